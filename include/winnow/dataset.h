@@ -1,0 +1,118 @@
+/*
+ * dataset.h - writing and verifying a Hub-ready dataset directory:
+ *
+ *   DIR/data/{split}-{i:05d}-of-{n:05d}.jsonl.zst   shards (one zstd frame each)
+ *   DIR/manifest.json                               see docs/manifest.md
+ *   DIR/SHA256SUMS                                  `sha256sum -c` format
+ *   DIR/README.md                                   dataset card (Hub YAML)
+ *
+ * Shards are written under temporary names and renamed when the dataset is
+ * finished; the card, SHA256SUMS and finally the manifest are written last,
+ * each to a temporary file renamed into place.  An interrupted run leaves no
+ * file that looks complete and is not.
+ *
+ * Output bytes depend only on the records and the options, never on the
+ * thread count or timing: compression runs zstd in its multi-threaded mode
+ * (whose output is the same for any number of workers >= 1), and a shard is
+ * closed by a rule that looks only at sizes known deterministically.
+ */
+#ifndef WINNOW_DATASET_H
+#define WINNOW_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "winnow/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WN_DEFAULT_MAX_SHARD_SIZE ((uint64_t)256 << 20)
+#define WN_DEFAULT_ZSTD_LEVEL 3
+
+struct wn_dataset_opts {
+	const char *dir;        /* output directory */
+	int level;              /* zstd level, 1..19 */
+	uint64_t max_size;      /* compressed bytes per shard; 0 = default */
+	uint64_t max_records;   /* records per shard; 0 = unlimited */
+	unsigned threads;       /* compression workers, >= 1 */
+	int force;              /* allow a non-empty existing dir (its winnow
+	                           files are replaced) */
+	const char *pipeline;   /* recorded in the manifest and the card */
+	const char *name;       /* dataset name for the card (default: dir's
+	                           base name) */
+};
+
+struct wn_dataset;
+
+/* Create DIR (and DIR/data); refuse a non-empty DIR unless opts->force. */
+int wn_dataset_create(struct wn_dataset **ds, const struct wn_dataset_opts *o,
+                      struct wn_error *err);
+/* Append one record (JSON object bytes, no newline) to a split; splits
+ * are created on first use.  Split names: [A-Za-z0-9_]+ . */
+int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec,
+                   size_t len, struct wn_error *err);
+/* Close every shard, give shards their final names, write README.md,
+ * SHA256SUMS and manifest.json. */
+int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err);
+/* Free; without a successful finish, temporary files are removed. */
+void wn_dataset_free(struct wn_dataset *ds);
+
+struct wn_dataset_totals {
+	uint64_t shards, records, bytes, raw_bytes;
+};
+void wn_dataset_totals(const struct wn_dataset *ds,
+                       struct wn_dataset_totals *t);
+
+/*
+ * Deterministic split assignment: true when the record whose key (id, or
+ * content when it has no id) is key[0..len) belongs to the held-out split
+ * for this fraction and seed.  Uniform, stable across runs and machines.
+ */
+int wn_split_pick(const void *key, size_t len, uint64_t seed, double fraction);
+
+/* Sizes are parsed by wn_parse_size, declared in winnow/stage.h. */
+
+/* ---- verification ----------------------------------------------------- */
+
+struct wn_verify_opts {
+	int deep;          /* also decode every shard and count records */
+	unsigned threads;  /* hash this many shards at once (>= 1) */
+};
+
+/* One problem found, e.g. {path "data/train-00000-of-00002.jsonl.zst",
+ * kind "sha256", detail "expected 3a7f..., got 09c1..."}. */
+struct wn_verify_problem {
+	char *path;
+	const char *kind; /* missing, truncated, size, sha256, xxh3_128,
+	                     extra, unsafe-path, decode, records, raw_bytes,
+	                     raw_xxh3_128, manifest, sha256sums */
+	char *detail;
+};
+
+struct wn_verify_report {
+	char *dir;             /* the dataset directory that was checked */
+	uint64_t shards;       /* shards listed in the manifest */
+	uint64_t bytes;        /* bytes hashed */
+	uint64_t records;      /* records counted (deep only) */
+	struct wn_verify_problem *problems;
+	size_t nproblems;
+};
+
+/*
+ * Verify DIR (or DIR/manifest.json given directly).  Returns WN_OK when
+ * every check passed, WN_EVERIFY when problems were found (listed in the
+ * report, each on its own), or another error when verification could not
+ * run at all.  Never reads or writes outside DIR: manifest paths that are
+ * absolute, contain "..", or resolve through a symlink out of DIR are
+ * reported as unsafe-path and not opened.
+ */
+int wn_verify(const char *target, const struct wn_verify_opts *o,
+              struct wn_verify_report *rep, struct wn_error *err);
+void wn_verify_report_release(struct wn_verify_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
