@@ -92,6 +92,8 @@ static void on_progress(void *ud, const struct wn_stage *st, uint64_t records, u
 	progress_shown = 1;
 }
 
+/* cmd names the command for errors outside any stage; NULL when the
+ * message already names what failed (option errors do). */
 static int report_error(const struct wn_run *run, const char *cmd, int status)
 {
 	progress_clear();
@@ -184,7 +186,7 @@ static int cmd_pipeline(int argc, char **argv)
 	wn_run_init(&run);
 	struct wn_pipeline *p = NULL;
 	int st = wn_pipeline_parse(&p, &run, argc, argv);
-	int code = run_pipeline(&run, p, st, argv[0]);
+	int code = run_pipeline(&run, p, st, NULL);
 	wn_run_release(&run);
 	return code;
 }

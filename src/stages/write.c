@@ -64,6 +64,13 @@ static void write_release(struct wn_stage *st)
 	struct write_state *w = st->state;
 	if (!w)
 		return;
+	/* After an error upstream, what was accepted before it still goes
+	 * out, as from any filter; a failure here has nobody left to tell. */
+	if (w->out.len) {
+		struct wn_error ignored;
+		wn_error_clear(&ignored);
+		wn_write_all(STDOUT_FILENO, w->out.data, w->out.len, "<stdout>", &ignored);
+	}
 	wn_buf_release(&w->out);
 	free(w);
 	st->state = NULL;

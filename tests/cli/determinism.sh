@@ -5,19 +5,23 @@
 csv="$SAMPLE_DIR/sample.csv"
 jsonl="$SAMPLE_DIR/sample.jsonl"
 
-# two runs: identical directories (no timestamps or host names)
-w read "$csv" "$jsonl" then shard -o a --max-size 48KiB --validation 0.1 -q
-w read "$csv" "$jsonl" then shard -o b --max-size 48KiB --validation 0.1 -q
-diff -r a b || fail "two runs differ"
+# two runs: identical directories (no timestamps or host names); the card
+# is titled after the directory's name, the same here
+mkdir run1 run2
+w read "$csv" "$jsonl" then shard -o run1/ds --max-size 48KiB --validation 0.1 -q
+(cd run2 && w read "$csv" "$jsonl" then shard -o ds --max-size 48KiB --validation 0.1 -q)
+diff -r run1/ds run2/ds || fail "two runs differ"
 
 # --threads 1 and --threads 2: identical bytes, on input large enough for
 # zstd to cut several jobs
 for i in 1 2 3 4 5 6 7 8; do cat "$jsonl"; done >big.jsonl
-w shard -o t1 --threads 1 --max-size 1MiB -q big.jsonl
-w shard -o t2 --threads 2 --max-size 1MiB -q big.jsonl
-w shard -o t3 --threads 3 --max-size 1MiB -q big.jsonl
-diff -r t1 t2 || fail "--threads 1 and 2 differ"
-diff -r t1 t3 || fail "--threads 1 and 3 differ"
+for n in 1 2 3; do
+	mkdir "t$n"
+	w shard -o "t$n/ds" --threads "$n" --max-size 1MiB -q big.jsonl
+done
+diff -r t1/ds t2/ds || fail "--threads 1 and 2 differ"
+diff -r t1/ds t3/ds || fail "--threads 1 and 3 differ"
+
 
 # pipe form and 'then' form: identical shards and SHA256SUMS
 w read "$csv" "$jsonl" | w shard -o p1 --max-size 48KiB -q

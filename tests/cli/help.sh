@@ -26,11 +26,11 @@ done
 expect_exit 0 w shard --help
 for opt in --output --max-size --max-records --split --validation --seed --level --force \
 	--threads --quiet --stats --text-field --id-field; do
-	expect_grep -- "$opt" "$TMP/out"
+	expect_grep "$opt" "$TMP/out"
 done
 expect_exit 0 w read --help
 for opt in --format --delimiter --no-header --add-id --on-error --rejects --max-record-size; do
-	expect_grep -- "$opt" "$TMP/out"
+	expect_grep "$opt" "$TMP/out"
 done
 
 expect_exit 0 w version

@@ -31,7 +31,7 @@ expect_exit 0 w read --on-error skip rows.csv
 [ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "csv skip kept $(wc -l <"$TMP/out") rows"
 
 # an over-long line is an error, not an out-of-memory; skip continues after it
-head -c 5000 /dev/zero | tr '\0' 'x' | sed 's/.*/{"text":"&"}/' >long.jsonl
+{ head -c 5000 /dev/zero | tr '\0' 'x' | sed 's/.*/{"text":"&"}/'; echo; } >long.jsonl
 printf '{"text":"short"}\n' >>long.jsonl
 expect_exit 1 w read --max-record-size 1KiB long.jsonl
 expect_grep "long.jsonl:1: line longer than" "$TMP/err"

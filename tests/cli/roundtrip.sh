@@ -76,7 +76,8 @@ read "$csv" "$jsonl"
 shard -o ds4 --max-size 64KiB
 JOB
 expect_exit 0 w run -q job.wn
-diff -r ds ds4 >/dev/null || fail "pipeline file and 'then' form differ"
+diff -r ds/data ds4/data >/dev/null || fail "pipeline file and 'then' form give different shards"
+cmp ds/manifest.json ds4/manifest.json || fail "pipeline file and 'then' form give different manifests"
 
 # --stats
 expect_exit 0 w read "$jsonl" then shard -o ds5 --stats stats.json -q
