@@ -46,19 +46,29 @@ struct wn_dataset_opts {
 
 struct wn_dataset;
 
-/* Create DIR (and DIR/data); refuse a non-empty DIR unless opts->force. */
+/* Create DIR (and DIR/data, and missing parents); refuse a non-empty DIR
+ * (WN_EUSAGE) unless opts->force, which removes an earlier dataset's files
+ * but refuses other files in DIR/data (see docs/manifest.md).  level 0
+ * means the default, threads 0 means 1; the pipeline must be UTF-8. */
 int wn_dataset_create(struct wn_dataset **ds, const struct wn_dataset_opts *o,
                       struct wn_error *err);
 /* Append one record (JSON object bytes, no newline) to a split; splits
- * are created on first use.  Split names: [A-Za-z0-9_]+ . */
+ * are created on first use.  Split names: [A-Za-z0-9_]{1,64}.  An empty
+ * record or one containing '\n' is WN_EDATA and a bad split name
+ * WN_EUSAGE: the writer stays usable.  After an I/O or memory error every
+ * later call fails with the same status. */
 int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec,
                    size_t len, struct wn_error *err);
 /* Close every shard, give shards their final names, write README.md,
  * SHA256SUMS and manifest.json. */
 int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err);
-/* Free; without a successful finish, temporary files are removed. */
+/* Free; without a successful finish, every file this writer created
+ * (temporary or already renamed) is removed, and DIR/data and DIR too when
+ * it created them and they are empty. */
 void wn_dataset_free(struct wn_dataset *ds);
 
+/* Counts so far (after finish: of the whole dataset); bytes counts the
+ * compressed bytes written, including those of shards still open. */
 struct wn_dataset_totals {
 	uint64_t shards, records, bytes, raw_bytes;
 };
@@ -82,12 +92,15 @@ struct wn_verify_opts {
 };
 
 /* One problem found, e.g. {path "data/train-00000-of-00002.jsonl.zst",
- * kind "sha256", detail "expected 3a7f..., got 09c1..."}. */
+ * kind "sha256", detail "expected 3a7f..., got 09c1..."}.  path is relative
+ * to the dataset directory (a shard's path as the manifest spells it, or
+ * "manifest.json", "SHA256SUMS", "data/..."); detail is never NULL. */
 struct wn_verify_problem {
 	char *path;
 	const char *kind; /* missing, truncated, size, sha256, xxh3_128,
 	                     extra, unsafe-path, decode, records, raw_bytes,
-	                     raw_xxh3_128, manifest, sha256sums */
+	                     raw_xxh3_128, manifest, sha256sums, io (a file
+	                     that exists but cannot be read) */
 	char *detail;
 };
 

@@ -1,0 +1,297 @@
+/*
+ * ds_meta.c - the text of SHA256SUMS, manifest.json and README.md.
+ *
+ * Each is a pure function of the shard list and the options, so two runs
+ * over the same input give byte-identical files: no time, host or absolute
+ * path ever goes in.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "winnow/buf.h"
+#include "dataset/ds_int.h"
+
+int wn_ds_sums_text(struct wn_buf *out, struct wn_ds_shard *const *shards, size_t n)
+{
+	char hex[65];
+
+	for (size_t i = 0; i < n; i++) {
+		wn_ds_hex(hex, shards[i]->sha256, 32);
+		WN_TRY(wn_buf_printf(out, "%s  %s\n", hex, shards[i]->path));
+	}
+	return WN_OK;
+}
+
+/* Builders that remember an allocation failure instead of checking each
+ * call: jansson's setters fail cleanly on a NULL value. */
+struct jb {
+	int bad;
+};
+
+static void put(struct jb *jb, json_t *obj, const char *key, json_t *v)
+{
+	if (json_object_set_new(obj, key, v) != 0)
+		jb->bad = 1;
+}
+
+static json_t *jint(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static json_t *jhex(const void *p, size_t n)
+{
+	char hex[2 * 32 + 1];
+
+	wn_ds_hex(hex, p, n);
+	return json_string(hex);
+}
+
+static json_t *counts(struct jb *jb, uint64_t shards, uint64_t records, uint64_t bytes,
+                      uint64_t raw_bytes)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		jb->bad = 1;
+		return NULL;
+	}
+	put(jb, o, "shards", jint(shards));
+	put(jb, o, "records", jint(records));
+	put(jb, o, "bytes", jint(bytes));
+	put(jb, o, "raw_bytes", jint(raw_bytes));
+	return o;
+}
+
+int wn_ds_manifest_text(struct wn_buf *out, const struct wn_ds_meta *m,
+                        const unsigned char root[32])
+{
+	struct jb jb = { 0 };
+	json_t *top = json_object(), *tool = json_object(), *comp = json_object();
+	json_t *splits = json_object(), *shards = json_array();
+	uint64_t t_records = 0, t_bytes = 0, t_raw = 0;
+	char *text = NULL;
+	int rc = WN_ENOMEM;
+
+	if (!top || !tool || !comp || !splits || !shards) {
+		json_decref(tool);
+		json_decref(comp);
+		json_decref(splits);
+		json_decref(shards);
+		goto out;
+	}
+	put(&jb, top, "format", json_string(WN_DS_FORMAT));
+	put(&jb, top, "version", json_integer(WN_DS_VERSION));
+	put(&jb, tool, "name", json_string("winnow"));
+	put(&jb, tool, "version", json_string(m->tool_version));
+	put(&jb, top, "tool", tool);
+	/* The pipeline was checked to be UTF-8 when the writer was created. */
+	put(&jb, top, "pipeline", json_string(m->pipeline));
+	put(&jb, comp, "codec", json_string("zstd"));
+	put(&jb, comp, "level", json_integer(m->level));
+	put(&jb, top, "compression", comp);
+	for (size_t i = 0; i < m->nsplits; i++) {
+		const struct wn_ds_split_sum *s = &m->splits[i];
+
+		put(&jb, splits, s->name,
+		    counts(&jb, s->shards, s->records, s->bytes, s->raw_bytes));
+		t_records += s->records;
+		t_bytes += s->bytes;
+		t_raw += s->raw_bytes;
+	}
+	put(&jb, top, "splits", splits);
+	put(&jb, top, "totals", counts(&jb, m->nshards, t_records, t_bytes, t_raw));
+	put(&jb, top, "root_sha256", jhex(root, 32));
+	for (size_t i = 0; i < m->nshards; i++) {
+		const struct wn_ds_shard *sh = m->shards[i];
+		json_t *o = json_object();
+
+		if (!o || json_array_append_new(shards, o) != 0) {
+			jb.bad = 1;
+			break;
+		}
+		put(&jb, o, "path", json_string(sh->path));
+		put(&jb, o, "split", json_string(sh->split));
+		put(&jb, o, "format", json_string(WN_DS_SHARD_FORMAT));
+		put(&jb, o, "records", jint(sh->records));
+		put(&jb, o, "bytes", jint(sh->bytes));
+		put(&jb, o, "raw_bytes", jint(sh->raw_bytes));
+		put(&jb, o, "sha256", jhex(sh->sha256, 32));
+		put(&jb, o, "xxh3_128", jhex(sh->xxh3, 16));
+		put(&jb, o, "raw_xxh3_128", jhex(sh->raw_xxh3, 16));
+	}
+	put(&jb, top, "shards", shards);
+	if (jb.bad)
+		goto out;
+	text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		goto out;
+	rc = wn_buf_adds(out, text);
+	if (rc == WN_OK)
+		rc = wn_buf_addc(out, '\n');
+out:
+	free(text);
+	json_decref(top);
+	return rc;
+}
+
+/* The order the Hub's viewer and users expect: train, validation, test,
+ * then the rest by name. */
+static int split_rank(const char *name)
+{
+	if (strcmp(name, "train") == 0)
+		return 0;
+	if (strcmp(name, "validation") == 0)
+		return 1;
+	if (strcmp(name, "test") == 0)
+		return 2;
+	return 3;
+}
+
+static int card_order_cmp(const void *a, const void *b)
+{
+	const struct wn_ds_split_sum *x = *(const struct wn_ds_split_sum *const *)a;
+	const struct wn_ds_split_sum *y = *(const struct wn_ds_split_sum *const *)b;
+	int rx = split_rank(x->name), ry = split_rank(y->name);
+
+	if (rx != ry)
+		return rx < ry ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Split names are [A-Za-z0-9_]+, but YAML reads some such words as numbers,
+ * booleans or null: those are quoted. */
+static int yaml_needs_quotes(const char *s)
+{
+	static const char *const words[] = { "y", "n", "yes", "no", "true", "false",
+	                                     "on", "off", "null" };
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 1;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The longest run of backticks in s, so a code fence can be longer. */
+static size_t longest_backtick_run(const char *s)
+{
+	size_t best = 0, run = 0;
+
+	for (; *s; s++) {
+		run = *s == '`' ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+static int add_fence(struct wn_buf *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		WN_TRY(wn_buf_addc(out, '`'));
+	return WN_OK;
+}
+
+/* The title on one line: control characters become spaces. */
+static int add_title(struct wn_buf *out, const char *name)
+{
+	WN_TRY(wn_buf_adds(out, "# "));
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		WN_TRY(wn_buf_addc(out, (char)(*p < 0x20 || *p == 0x7f ? ' ' : *p)));
+	return wn_buf_adds(out, "\n\n");
+}
+
+static int card_body(struct wn_buf *out, const struct wn_ds_meta *m,
+                     const struct wn_ds_split_sum *const *order)
+{
+	uint64_t t_records = 0, t_bytes = 0, t_raw = 0;
+
+	WN_TRY(add_title(out, m->name));
+	WN_TRY(wn_buf_adds(out,
+		"JSON Lines shards compressed with zstd (one frame per shard), in the Hugging "
+		"Face Hub layout. Every shard's size, SHA-256 (its git-LFS object id on the "
+		"Hub), xxh3-128 and record count are listed in `manifest.json`; see "
+		"`SHA256SUMS` for the checksums alone.\n\n"));
+	WN_TRY(wn_buf_adds(out, "| split | records | shards | bytes | raw bytes |\n"
+	                        "|---|---:|---:|---:|---:|\n"));
+	for (size_t i = 0; i < m->nsplits; i++) {
+		const struct wn_ds_split_sum *s = order[i];
+
+		WN_TRY(wn_buf_printf(out, "| %s | %llu | %llu | %llu | %llu |\n", s->name,
+		                     (unsigned long long)s->records,
+		                     (unsigned long long)s->shards,
+		                     (unsigned long long)s->bytes,
+		                     (unsigned long long)s->raw_bytes));
+		t_records += s->records;
+		t_bytes += s->bytes;
+		t_raw += s->raw_bytes;
+	}
+	WN_TRY(wn_buf_printf(out, "| total | %llu | %llu | %llu | %llu |\n\n",
+	                     (unsigned long long)t_records, (unsigned long long)m->nshards,
+	                     (unsigned long long)t_bytes, (unsigned long long)t_raw));
+	if (m->pipeline[0]) {
+		size_t fence = longest_backtick_run(m->pipeline) + 1;
+
+		if (fence < 3)
+			fence = 3;
+		WN_TRY(wn_buf_printf(out, "Made by winnow %s with this pipeline:\n\n",
+		                     m->tool_version));
+		WN_TRY(add_fence(out, fence));
+		WN_TRY(wn_buf_printf(out, "\n%s\n", m->pipeline));
+		WN_TRY(add_fence(out, fence));
+		WN_TRY(wn_buf_adds(out, "\n\n"));
+	} else {
+		WN_TRY(wn_buf_printf(out, "Made by winnow %s.\n\n", m->tool_version));
+	}
+	WN_TRY(wn_buf_adds(out, "## Loading\n\n```python\nfrom datasets import load_dataset\n\n"
+	                        "ds = load_dataset(\"path/to/this/directory\")  # a local copy\n"
+	                        "ds = load_dataset(\"user/repo\")  # from the Hub, once uploaded\n"
+	                        "# or the shards alone, as JSON Lines:\n"
+	                        "ds = load_dataset(\"json\", data_files={"));
+	for (size_t i = 0; i < m->nsplits; i++)
+		WN_TRY(wn_buf_printf(out, "%s\"%s\": \"data/%s-*" WN_DS_SHARD_EXT "\"",
+		                     i ? ", " : "", order[i]->name, order[i]->name));
+	WN_TRY(wn_buf_adds(out, "})\n```\n\n"));
+	WN_TRY(wn_buf_adds(out,
+		"## Verifying\n\n```sh\n"
+		"winnow verify .          # sizes and hashes of every shard against the manifest\n"
+		"winnow verify --deep .   # also decompresses every shard and counts its records\n"
+		"sha256sum -c SHA256SUMS  # without winnow\n"
+		"```\n"));
+	return WN_OK;
+}
+
+int wn_ds_card_text(struct wn_buf *out, const struct wn_ds_meta *m)
+{
+	const struct wn_ds_split_sum **order = NULL;
+	int rc = WN_OK;
+
+	if (m->nsplits) {
+		order = malloc(m->nsplits * sizeof *order);
+		if (!order)
+			return WN_ENOMEM;
+		for (size_t i = 0; i < m->nsplits; i++)
+			order[i] = &m->splits[i];
+		qsort(order, m->nsplits, sizeof *order, card_order_cmp);
+		/* An empty dataset has no data_files, and an empty configs list
+		 * is not valid Hub metadata: it gets no front matter. */
+		rc = wn_buf_adds(out, "---\nconfigs:\n- config_name: default\n  data_files:\n");
+		for (size_t i = 0; rc == WN_OK && i < m->nsplits; i++) {
+			const char *q = yaml_needs_quotes(order[i]->name) ? "\"" : "";
+
+			rc = wn_buf_printf(out, "  - split: %s%s%s\n    path: \"data/%s-*\"\n",
+			                   q, order[i]->name, q, order[i]->name);
+		}
+		if (rc == WN_OK)
+			rc = wn_buf_adds(out, "---\n\n");
+	}
+	if (rc == WN_OK)
+		rc = card_body(out, m, order);
+	free(order);
+	return rc;
+}

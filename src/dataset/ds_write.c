@@ -1,0 +1,995 @@
+/*
+ * ds_write.c - the dataset writer: sharded zstd JSONL, hashed while it is
+ * written, then the card, SHA256SUMS and the manifest.
+ *
+ * Each split has at most one open shard, a temporary file in DIR/data/ fed
+ * through its own multi-threaded zstd stream.  A shard's final name carries
+ * the number of shards of its split, known only at the end, so every shard
+ * is renamed in wn_dataset_finish; the three top files follow, the manifest
+ * last.  Every file is created with O_EXCL | O_NOFOLLOW: a symlink planted in
+ * the output directory is never written through.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <xxhash.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "winnow/buf.h"
+#include "winnow/dataset.h"
+#include "dataset/ds_int.h"
+
+/*
+ * zstd's multi-threaded output depends on the job size, so it is fixed here
+ * and never derived from the thread count.  Each split has its own stream;
+ * with 2 workers one stream holds about 15 MiB at 2 MiB jobs (twice that at
+ * 4 MiB) and costs about 0.2% in ratio against 4 MiB jobs.
+ */
+#define JOB_SIZE ((size_t)2 << 20)
+#define IN_CHUNK ((size_t)128 << 10)
+#define OUT_CHUNK ((size_t)256 << 10)
+/* Room kept for the end of a frame: an empty last block (3 bytes) and the
+ * content checksum (4). */
+#define EPILOGUE 32
+#define MAX_THREADS 256
+#define MANIFEST_MAX ((off_t)256 << 20)
+
+/* The top files, in the order they are written (the manifest last). */
+static const char *const top_names[] = { WN_DS_CARD, WN_DS_SUMS, WN_DS_MANIFEST };
+#define NTOP 3
+
+/* A shard closed by this run. */
+struct file {
+	struct wn_ds_shard sh; /* sh.path is set when the shard is renamed */
+	char tmp[WN_DS_SPLIT_MAX + 64];
+	unsigned index;
+};
+
+struct split {
+	char *name;
+	unsigned next; /* index of the next shard */
+
+	/* The open shard, when fd >= 0. */
+	int fd;
+	char tmp[WN_DS_SPLIT_MAX + 64];
+	ZSTD_CCtx *cctx; /* kept from one shard to the next */
+	EVP_MD_CTX *sha;
+	XXH3_state_t *xxh, *raw_xxh;
+	char *in; /* raw bytes not yet given to zstd */
+	size_t inlen;
+	uint64_t produced; /* compressed bytes written */
+	uint64_t since;    /* raw bytes added since the last checkpoint */
+	uint64_t step;     /* raw bytes that may be added before the next one */
+	uint64_t records, raw;
+	int oversize;
+};
+
+struct wn_dataset {
+	char *dir, *name, *pipeline;
+	int level;
+	unsigned threads;
+	uint64_t max_size, max_records;
+	int dirfd, datafd;
+	int made_dir, made_data;
+	struct split **splits;
+	size_t nsplits;
+	struct split *last; /* the split of the previous record */
+	struct file *files;
+	size_t nfiles, capfiles;
+	char *out; /* compressed bytes on their way to a file */
+	int status; /* the first failure; every later call returns it */
+	int finished;
+	int top_tmp[NTOP];  /* a temporary of this top file exists */
+	int top_made[NTOP]; /* this top file was put in place by this run */
+};
+
+/* ---- errors and paths ---------------------------------------------------- */
+
+static int fail(struct wn_dataset *ds, struct wn_error *err, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct wn_dataset *ds, struct wn_error *err, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	status = wn_error_vset(err, status, NULL, 0, fmt, ap);
+	va_end(ap);
+	if (ds && ds->status == WN_OK)
+		ds->status = status;
+	return status;
+}
+
+static int fail_errno(struct wn_dataset *ds, struct wn_error *err, int errnum, const char *sub,
+                      const char *name)
+{
+	int status;
+
+	if (sub && name)
+		status = wn_error_errno(err, errnum, NULL, "%s/%s/%s", ds->dir, sub, name);
+	else if (name)
+		status = wn_error_errno(err, errnum, NULL, "%s/%s", ds->dir, name);
+	else
+		status = wn_error_errno(err, errnum, NULL, "%s", ds->dir);
+	if (ds->status == WN_OK)
+		ds->status = status;
+	return status;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int zstd_fail(struct wn_dataset *ds, struct wn_error *err, const struct split *s,
+                     size_t code)
+{
+	int status = ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation ? WN_ENOMEM
+	                                                                      : WN_EINTERNAL;
+
+	return fail(ds, err, status, "%s/" WN_DS_DATA "/%s: zstd: %s", ds->dir, s->tmp,
+	            ZSTD_getErrorName(code));
+}
+
+/* ---- the closing rule ------------------------------------------------------ */
+
+/*
+ * An upper bound of the compressed size of x raw bytes between two flushes:
+ * zstd never stores a block bigger than its input plus a 3-byte header, and
+ * blocks hold at most 128 KiB; a flush or a job boundary (every JOB_SIZE)
+ * can cut one block short.  So the size is at most
+ *     x + 3 * (x / 128 KiB + x / JOB_SIZE + 1) + 18 (a frame header)
+ * which x / 16384 + 64 exceeds for any JOB_SIZE >= 1 MiB.
+ */
+static uint64_t bound(uint64_t x)
+{
+	return x + x / 16384 + 64;
+}
+
+/* The most raw bytes whose bound fits in room. */
+static uint64_t budget(uint64_t room)
+{
+	uint64_t r, x;
+
+	if (room <= 64)
+		return 0;
+	r = room - 64;
+	x = r - (r + 16384) / 16385;
+	assert(bound(x) <= room);
+	return x;
+}
+
+static uint64_t room_left(const struct wn_dataset *ds, uint64_t produced)
+{
+	return ds->max_size > produced + EPILOGUE ? ds->max_size - produced - EPILOGUE : 0;
+}
+
+/* ---- one shard ------------------------------------------------------------- */
+
+/* Write what zstd produced; the file hashes are taken here, once. */
+static int drain(struct wn_dataset *ds, struct split *s, ZSTD_outBuffer *ob, struct wn_error *err)
+{
+	int e;
+
+	if (ob->pos == 0)
+		return WN_OK;
+	e = write_all(s->fd, ob->dst, ob->pos);
+	if (e)
+		return fail_errno(ds, err, e, WN_DS_DATA, s->tmp);
+	if (EVP_DigestUpdate(s->sha, ob->dst, ob->pos) != 1)
+		return fail(ds, err, WN_ENOMEM, "sha256 failed");
+	XXH3_128bits_update(s->xxh, ob->dst, ob->pos);
+	s->produced += ob->pos;
+	ob->pos = 0;
+	return WN_OK;
+}
+
+/* Give p[0..n) to zstd.  With ZSTD_e_flush or ZSTD_e_end, returns only once
+ * zstd has nothing more to give, so s->produced is then exact. */
+static int feed(struct wn_dataset *ds, struct split *s, const void *p, size_t n,
+                ZSTD_EndDirective end, struct wn_error *err)
+{
+	ZSTD_inBuffer ib = { p, n, 0 };
+	ZSTD_outBuffer ob = { ds->out, OUT_CHUNK, 0 };
+	size_t left;
+
+	if (n == 0 && end == ZSTD_e_continue)
+		return WN_OK;
+	if (n)
+		XXH3_128bits_update(s->raw_xxh, p, n);
+	do {
+		left = ZSTD_compressStream2(s->cctx, &ob, &ib, end);
+		if (ZSTD_isError(left))
+			return zstd_fail(ds, err, s, left);
+		if (ob.pos == ob.size)
+			WN_TRY(drain(ds, s, &ob, err));
+	} while (ib.pos < ib.size || (end != ZSTD_e_continue && left != 0));
+	return drain(ds, s, &ob, err);
+}
+
+static int open_shard(struct wn_dataset *ds, struct split *s, struct wn_error *err)
+{
+	int fd;
+
+	snprintf(s->tmp, sizeof s->tmp, ".%s-%05u" WN_DS_SHARD_EXT WN_DS_TMP_EXT, s->name,
+	         s->next);
+	fd = openat(ds->datafd, s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	            0666);
+	if (fd < 0)
+		return fail_errno(ds, err, errno, WN_DS_DATA, s->tmp);
+	s->fd = fd;
+	s->next++;
+	if (EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+		return fail(ds, err, WN_ENOMEM, "sha256 failed");
+	XXH3_128bits_reset(s->xxh);
+	XXH3_128bits_reset(s->raw_xxh);
+	s->inlen = 0;
+	s->produced = s->since = s->records = s->raw = 0;
+	s->oversize = 0;
+	s->step = budget(room_left(ds, 0));
+	return WN_OK;
+}
+
+static int grow_files(struct wn_dataset *ds, struct wn_error *err)
+{
+	struct file *f;
+	size_t cap;
+
+	if (ds->nfiles < ds->capfiles)
+		return WN_OK;
+	cap = ds->capfiles ? 2 * ds->capfiles : 16;
+	f = realloc(ds->files, cap * sizeof *f);
+	if (!f)
+		return fail(ds, err, WN_ENOMEM, "out of memory");
+	ds->files = f;
+	ds->capfiles = cap;
+	return WN_OK;
+}
+
+static int close_shard(struct wn_dataset *ds, struct split *s, struct wn_error *err)
+{
+	struct file *f;
+	XXH128_hash_t h;
+	unsigned int mdlen = 0;
+	size_t r;
+	int fd;
+
+	WN_TRY(grow_files(ds, err));
+	WN_TRY(feed(ds, s, s->in, s->inlen, ZSTD_e_end, err));
+	s->inlen = 0;
+	assert(s->produced <= ds->max_size || s->oversize);
+	f = &ds->files[ds->nfiles];
+	memset(f, 0, sizeof *f);
+	if (EVP_DigestFinal_ex(s->sha, f->sh.sha256, &mdlen) != 1 || mdlen != 32)
+		return fail(ds, err, WN_ENOMEM, "sha256 failed");
+	h = XXH3_128bits_digest(s->xxh);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)f->sh.xxh3, h);
+	h = XXH3_128bits_digest(s->raw_xxh);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)f->sh.raw_xxh3, h);
+	f->sh.split = s->name;
+	f->sh.records = s->records;
+	f->sh.bytes = s->produced;
+	f->sh.raw_bytes = s->raw;
+	f->index = s->next - 1;
+	memcpy(f->tmp, s->tmp, sizeof f->tmp);
+	/* Counted before fsync and close, so a failure there still removes the
+	 * file in wn_dataset_free. */
+	ds->nfiles++;
+	fd = s->fd;
+	s->fd = -1;
+	if (fsync(fd) != 0) {
+		int e = errno;
+
+		close(fd);
+		return fail_errno(ds, err, e, WN_DS_DATA, f->tmp);
+	}
+	if (close(fd) != 0)
+		return fail_errno(ds, err, errno, WN_DS_DATA, f->tmp);
+	r = ZSTD_CCtx_reset(s->cctx, ZSTD_reset_session_only);
+	if (ZSTD_isError(r))
+		return zstd_fail(ds, err, s, r);
+	return WN_OK;
+}
+
+/*
+ * Flush zstd so the compressed size so far is exact, then size the next
+ * step.  A flush ends a zstd job (a small loss in ratio, and the workers
+ * wait for each other once), but it is what makes the closing decision
+ * depend on sizes alone, never on how far the workers have got.  Each one
+ * shrinks the room by the compressed size of a step, so a shard sees about
+ * log(32) / log(ratio / (ratio - 1)) of them: 9 at ratio 3, 33 at ratio 10.
+ */
+static int checkpoint(struct wn_dataset *ds, struct split *s, struct wn_error *err)
+{
+	WN_TRY(feed(ds, s, s->in, s->inlen, ZSTD_e_flush, err));
+	s->inlen = 0;
+	s->since = 0;
+	s->step = budget(room_left(ds, s->produced));
+	return WN_OK;
+}
+
+/* Append the record and its newline to the open shard of s. */
+static int append(struct wn_dataset *ds, struct split *s, const char *rec, size_t len,
+                  struct wn_error *err)
+{
+	if (s->inlen + len + 1 > IN_CHUNK) {
+		WN_TRY(feed(ds, s, s->in, s->inlen, ZSTD_e_continue, err));
+		s->inlen = 0;
+		if (len + 1 > IN_CHUNK) {
+			WN_TRY(feed(ds, s, rec, len, ZSTD_e_continue, err));
+			len = 0;
+		}
+	}
+	memcpy(s->in + s->inlen, rec, len);
+	s->inlen += len;
+	s->in[s->inlen++] = '\n';
+	return WN_OK;
+}
+
+/* ---- splits ---------------------------------------------------------------- */
+
+static void split_free(struct split *s)
+{
+	if (!s)
+		return;
+	ZSTD_freeCCtx(s->cctx);
+	EVP_MD_CTX_free(s->sha);
+	XXH3_freeState(s->xxh);
+	XXH3_freeState(s->raw_xxh);
+	free(s->in);
+	free(s->name);
+	free(s);
+}
+
+static int split_new(struct wn_dataset *ds, const char *name, struct split **out,
+                     struct wn_error *err)
+{
+	struct split **v, *s;
+	size_t r = 0;
+
+	if (!wn_ds_split_name_ok(name))
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "invalid split name '%.80s' (1 to %d of A-Z a-z 0-9 _)", name,
+		                    WN_DS_SPLIT_MAX);
+	v = realloc(ds->splits, (ds->nsplits + 1) * sizeof *v);
+	if (!v)
+		return fail(ds, err, WN_ENOMEM, "out of memory");
+	ds->splits = v;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return fail(ds, err, WN_ENOMEM, "out of memory");
+	s->fd = -1;
+	s->name = strdup(name);
+	s->in = malloc(IN_CHUNK);
+	s->cctx = ZSTD_createCCtx();
+	s->sha = EVP_MD_CTX_new();
+	s->xxh = XXH3_createState();
+	s->raw_xxh = XXH3_createState();
+	if (!s->name || !s->in || !s->cctx || !s->sha || !s->xxh || !s->raw_xxh) {
+		split_free(s);
+		return fail(ds, err, WN_ENOMEM, "out of memory");
+	}
+	ds->splits[ds->nsplits++] = s;
+	r = ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_compressionLevel, ds->level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_checksumFlag, 1);
+	/* nbWorkers >= 1 even for one thread: multi-threaded output is the same
+	 * for any number of workers, and differs from that of nbWorkers = 0. */
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_nbWorkers, (int)ds->threads);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_setParameter(s->cctx, ZSTD_c_jobSize, (int)JOB_SIZE);
+	if (ZSTD_isError(r))
+		return fail(ds, err, WN_EINTERNAL, "zstd: %s (multi-threaded zstd is required)",
+		            ZSTD_getErrorName(r));
+	*out = s;
+	return WN_OK;
+}
+
+static struct split *split_find(struct wn_dataset *ds, const char *name)
+{
+	if (ds->last && strcmp(ds->last->name, name) == 0)
+		return ds->last;
+	for (size_t i = 0; i < ds->nsplits; i++)
+		if (strcmp(ds->splits[i]->name, name) == 0)
+			return ds->splits[i];
+	return NULL;
+}
+
+/* ---- public: adding -------------------------------------------------------- */
+
+int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec, size_t len,
+                   struct wn_error *err)
+{
+	struct split *s;
+	uint64_t l = (uint64_t)len + 1;
+
+	if (ds->status < 0)
+		return wn_error_set(err, ds->status, NULL, 0, "%s: the dataset failed earlier",
+		                    ds->dir);
+	if (ds->finished)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%s: the dataset is finished",
+		                    ds->dir);
+	if (len == 0)
+		return wn_error_set(err, WN_EDATA, NULL, 0, "empty record");
+	/* A newline inside would split the record in two JSONL lines. */
+	if (memchr(rec, '\n', len))
+		return wn_error_set(err, WN_EDATA, NULL, 0, "record contains a newline");
+	s = split_find(ds, split);
+	if (!s)
+		WN_TRY(split_new(ds, split, &s, err));
+	ds->last = s;
+	if (s->fd < 0) {
+		WN_TRY(open_shard(ds, s, err));
+	} else if (s->since + l > s->step) {
+		if (s->since > 0)
+			WN_TRY(checkpoint(ds, s, err));
+		if (l > s->step || room_left(ds, s->produced) < ds->max_size / 32) {
+			WN_TRY(close_shard(ds, s, err));
+			WN_TRY(open_shard(ds, s, err));
+		}
+	}
+	if (l > s->step) {
+		/* Too big for any shard: it gets one of its own. */
+		assert(s->records == 0);
+		s->oversize = 1;
+	}
+	WN_TRY(append(ds, s, rec, len, err));
+	s->since += l;
+	s->raw += l;
+	s->records++;
+	if (s->oversize || (ds->max_records && s->records == ds->max_records))
+		WN_TRY(close_shard(ds, s, err));
+	return WN_OK;
+}
+
+void wn_dataset_totals(const struct wn_dataset *ds, struct wn_dataset_totals *t)
+{
+	memset(t, 0, sizeof *t);
+	for (size_t i = 0; i < ds->nfiles; i++) {
+		t->shards++;
+		t->records += ds->files[i].sh.records;
+		t->bytes += ds->files[i].sh.bytes;
+		t->raw_bytes += ds->files[i].sh.raw_bytes;
+	}
+	for (size_t i = 0; i < ds->nsplits; i++) {
+		const struct split *s = ds->splits[i];
+
+		if (s->fd < 0)
+			continue;
+		t->shards++;
+		t->records += s->records;
+		t->bytes += s->produced;
+		t->raw_bytes += s->raw;
+	}
+}
+
+/* ---- creating -------------------------------------------------------------- */
+
+/* mkdir -p; made_dir tells whether the directory itself was created. */
+static int make_dirs(struct wn_dataset *ds, struct wn_error *err)
+{
+	char *p = strdup(ds->dir);
+	size_t n;
+	int e = 0;
+
+	if (!p)
+		return fail(ds, err, WN_ENOMEM, "out of memory");
+	n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	for (size_t i = 1; i < n && !e; i++) {
+		if (p[i] != '/' || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			e = errno;
+		p[i] = '/';
+	}
+	if (!e) {
+		if (mkdir(p, 0777) == 0)
+			ds->made_dir = 1;
+		else if (errno != EEXIST)
+			e = errno;
+	}
+	free(p);
+	return e ? fail_errno(ds, err, e, NULL, NULL) : WN_OK;
+}
+
+/* Read a whole small file; NULL (errno set) on failure. */
+static char *read_small(int fd, off_t max, size_t *len)
+{
+	struct stat st;
+	char *text;
+	size_t got = 0;
+
+	if (fstat(fd, &st) != 0)
+		return NULL;
+	if (!S_ISREG(st.st_mode) || st.st_size > max) {
+		errno = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text)
+		return NULL;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	text[got] = '\0';
+	*len = got;
+	return text;
+}
+
+static int unlink_if_there(struct wn_dataset *ds, int dirfd, const char *sub, const char *name,
+                           struct wn_error *err)
+{
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		return fail_errno(ds, err, errno, sub, name);
+	return WN_OK;
+}
+
+/* A single file name: no slash, not "." or "..". */
+static int plain_name(const char *s)
+{
+	return s[0] && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+/* Remove the shards an existing manifest lists, when their paths are plain
+ * names under data/.  A manifest that cannot be read lists nothing: its
+ * shards still go if they have winnow's names. */
+static int remove_listed(struct wn_dataset *ds, struct wn_error *err)
+{
+	int fd = openat(ds->dirfd, WN_DS_MANIFEST, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	json_t *m, *shards, *v;
+	char *text;
+	size_t len, i;
+	int rc = WN_OK;
+
+	if (fd < 0)
+		return WN_OK;
+	text = read_small(fd, MANIFEST_MAX, &len);
+	close(fd);
+	if (!text)
+		return WN_OK;
+	m = json_loadb(text, len, 0, NULL);
+	free(text);
+	shards = json_object_get(m, "shards");
+	json_array_foreach(shards, i, v) {
+		const char *path = json_string_value(json_object_get(v, "path"));
+
+		if (!path || strncmp(path, WN_DS_DATA "/", sizeof WN_DS_DATA) != 0)
+			continue;
+		path += sizeof WN_DS_DATA;
+		if (!plain_name(path) || ds->datafd < 0)
+			continue;
+		rc = unlink_if_there(ds, ds->datafd, WN_DS_DATA, path, err);
+		if (rc < 0)
+			break;
+	}
+	json_decref(m);
+	return rc;
+}
+
+/*
+ * With force: remove what a previous run left (the shards its manifest
+ * lists, anything named like a shard or a writer temporary in data/, the
+ * top files and their temporaries), the manifest first so that no manifest
+ * ever describes half-removed files.  Anything else in data/ would make the
+ * new dataset fail verification ("extra"), so it is refused, not removed.
+ */
+static int clear_previous(struct wn_dataset *ds, struct wn_error *err)
+{
+	DIR *d;
+	struct dirent *e;
+	char tmp[64];
+	int fd, rc = WN_OK;
+
+	WN_TRY(remove_listed(ds, err));
+	for (int i = NTOP - 1; i >= 0; i--) {
+		snprintf(tmp, sizeof tmp, ".%s" WN_DS_TMP_EXT, top_names[i]);
+		WN_TRY(unlink_if_there(ds, ds->dirfd, NULL, top_names[i], err));
+		WN_TRY(unlink_if_there(ds, ds->dirfd, NULL, tmp, err));
+	}
+	if (ds->datafd < 0)
+		return WN_OK;
+	for (int pass = 0; pass < 2 && rc == WN_OK; pass++) {
+		fd = dup(ds->datafd);
+		d = fd < 0 ? NULL : fdopendir(fd);
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return fail_errno(ds, err, errno, NULL, WN_DS_DATA);
+		}
+		rewinddir(d);
+		while (rc == WN_OK && (e = readdir(d))) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if (pass == 0 && wn_ds_is_shard_name(e->d_name))
+				rc = unlink_if_there(ds, ds->datafd, WN_DS_DATA, e->d_name, err);
+			else if (pass == 1)
+				rc = fail(ds, err, WN_EUSAGE,
+				          "%s/" WN_DS_DATA "/%s: not a file of a winnow dataset; "
+				          "move it away first", ds->dir, e->d_name);
+		}
+		closedir(d);
+	}
+	return rc;
+}
+
+/* Without force the directory must be empty, or hold only an empty data/. */
+static int check_empty(struct wn_dataset *ds, struct wn_error *err)
+{
+	int fd = dup(ds->dirfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *e;
+	int rc = WN_OK;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return fail_errno(ds, err, errno, NULL, NULL);
+	}
+	while (rc == WN_OK && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (strcmp(e->d_name, WN_DS_DATA) == 0 && unlinkat(ds->dirfd, WN_DS_DATA,
+		                                                   AT_REMOVEDIR) == 0) {
+			/* It was an empty directory: made again below. */
+			continue;
+		}
+		rc = fail(ds, err, WN_EUSAGE,
+		          "%s: output directory is not empty (forcing replaces a previous "
+		          "dataset there)", ds->dir);
+	}
+	closedir(d);
+	return rc;
+}
+
+static char *default_name(const char *dir)
+{
+	char *copy = strdup(dir), *base, *real = NULL, *name;
+	size_t n;
+
+	if (!copy)
+		return NULL;
+	n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	base = strrchr(copy, '/');
+	base = base ? base + 1 : copy;
+	if (!base[0] || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		real = realpath(dir, NULL);
+		base = real ? strrchr(real, '/') : NULL;
+		base = base && base[1] ? base + 1 : "dataset";
+	}
+	name = strdup(base);
+	free(real);
+	free(copy);
+	return name;
+}
+
+static int utf8_ok(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+int wn_dataset_create(struct wn_dataset **out, const struct wn_dataset_opts *o,
+                      struct wn_error *err)
+{
+	struct wn_dataset *ds;
+	int rc;
+
+	*out = NULL;
+	if (!o->dir || !o->dir[0])
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "no output directory");
+	if (o->level != 0 && (o->level < 1 || o->level > 19))
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "zstd level %d is not in 1..19",
+		                    o->level);
+	if (o->threads > MAX_THREADS)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%u threads: at most %d", o->threads,
+		                    MAX_THREADS);
+	if (o->pipeline && !utf8_ok(o->pipeline))
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "the pipeline text is not UTF-8");
+	ds = calloc(1, sizeof *ds);
+	if (!ds)
+		return wn_error_set(err, WN_ENOMEM, NULL, 0, "out of memory");
+	ds->dirfd = ds->datafd = -1;
+	ds->level = o->level ? o->level : WN_DEFAULT_ZSTD_LEVEL;
+	ds->threads = o->threads ? o->threads : 1;
+	ds->max_size = o->max_size ? o->max_size : WN_DEFAULT_MAX_SHARD_SIZE;
+	ds->max_records = o->max_records;
+	ds->dir = strdup(o->dir);
+	ds->pipeline = strdup(o->pipeline ? o->pipeline : "");
+	ds->name = o->name && o->name[0] ? strdup(o->name) : default_name(o->dir);
+	ds->out = malloc(OUT_CHUNK);
+	if (!ds->dir || !ds->pipeline || !ds->name || !ds->out) {
+		rc = wn_error_set(err, WN_ENOMEM, NULL, 0, "out of memory");
+		goto fail;
+	}
+	rc = make_dirs(ds, err);
+	if (rc < 0)
+		goto fail;
+	ds->dirfd = open(ds->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ds->dirfd < 0) {
+		rc = fail_errno(ds, err, errno, NULL, NULL);
+		goto fail;
+	}
+	if (o->force) {
+		ds->datafd = openat(ds->dirfd, WN_DS_DATA,
+		                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (ds->datafd < 0 && errno != ENOENT) {
+			rc = fail_errno(ds, err, errno, NULL, WN_DS_DATA);
+			goto fail;
+		}
+		rc = clear_previous(ds, err);
+	} else {
+		rc = check_empty(ds, err);
+	}
+	if (rc < 0)
+		goto fail;
+	if (ds->datafd < 0) {
+		if (mkdirat(ds->dirfd, WN_DS_DATA, 0777) == 0) {
+			ds->made_data = 1;
+		} else if (errno != EEXIST) {
+			rc = fail_errno(ds, err, errno, NULL, WN_DS_DATA);
+			goto fail;
+		}
+		ds->datafd = openat(ds->dirfd, WN_DS_DATA,
+		                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (ds->datafd < 0) {
+			rc = fail_errno(ds, err, errno, NULL, WN_DS_DATA);
+			goto fail;
+		}
+	}
+	ds->status = WN_OK;
+	*out = ds;
+	return WN_OK;
+fail:
+	wn_dataset_free(ds);
+	return rc;
+}
+
+/* ---- finishing ------------------------------------------------------------- */
+
+static int sum_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct wn_ds_split_sum *)a)->name,
+	              ((const struct wn_ds_split_sum *)b)->name);
+}
+
+/* Write one top file: a temporary, fsync'ed, renamed into place. */
+static int write_top(struct wn_dataset *ds, int which, const struct wn_buf *b,
+                     struct wn_error *err)
+{
+	const char *name = top_names[which];
+	char tmp[64];
+	int fd, e;
+
+	snprintf(tmp, sizeof tmp, ".%s" WN_DS_TMP_EXT, name);
+	fd = openat(ds->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return fail_errno(ds, err, errno, NULL, tmp);
+	ds->top_tmp[which] = 1;
+	e = write_all(fd, b->data ? b->data : "", b->len);
+	if (!e && fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && !e)
+		e = errno;
+	if (e)
+		return fail_errno(ds, err, e, NULL, tmp);
+	if (renameat(ds->dirfd, tmp, ds->dirfd, name) != 0)
+		return fail_errno(ds, err, errno, NULL, name);
+	ds->top_tmp[which] = 0;
+	ds->top_made[which] = 1;
+	return WN_OK;
+}
+
+/* Give every shard its final name: the count of its split is known now. */
+static int rename_shards(struct wn_dataset *ds, struct wn_error *err)
+{
+	for (size_t i = 0; i < ds->nfiles; i++) {
+		struct file *f = &ds->files[i];
+		unsigned n = 0;
+		char *path;
+
+		for (size_t j = 0; j < ds->nsplits; j++)
+			if (ds->splits[j]->name == f->sh.split)
+				n = ds->splits[j]->next;
+		if (asprintf(&path, WN_DS_DATA "/%s-%05u-of-%05u" WN_DS_SHARD_EXT, f->sh.split,
+		             f->index, n) < 0)
+			return fail(ds, err, WN_ENOMEM, "out of memory");
+		if (renameat(ds->datafd, f->tmp, ds->datafd, path + sizeof WN_DS_DATA) != 0) {
+			int e = errno;
+
+			free(path);
+			return fail_errno(ds, err, e, WN_DS_DATA, f->tmp);
+		}
+		f->sh.path = path;
+	}
+	if (fsync(ds->datafd) != 0)
+		return fail_errno(ds, err, errno, NULL, WN_DS_DATA);
+	return WN_OK;
+}
+
+static int write_meta(struct wn_dataset *ds, struct wn_error *err)
+{
+	struct wn_ds_shard **sorted = NULL;
+	struct wn_ds_split_sum *sums = NULL;
+	struct wn_ds_meta m;
+	struct wn_buf sums_text, manifest, card;
+	unsigned char root[32];
+	int rc = WN_ENOMEM;
+
+	wn_buf_init(&sums_text, WN_BUF_UNLIMITED);
+	wn_buf_init(&manifest, WN_BUF_UNLIMITED);
+	wn_buf_init(&card, WN_BUF_UNLIMITED);
+	sorted = malloc((ds->nfiles + 1) * sizeof *sorted);
+	sums = calloc(ds->nsplits + 1, sizeof *sums);
+	if (!sorted || !sums)
+		goto out;
+	for (size_t i = 0; i < ds->nfiles; i++)
+		sorted[i] = &ds->files[i].sh;
+	qsort(sorted, ds->nfiles, sizeof *sorted, wn_ds_shard_cmp);
+	for (size_t i = 0; i < ds->nsplits; i++)
+		sums[i].name = ds->splits[i]->name;
+	qsort(sums, ds->nsplits, sizeof *sums, sum_cmp);
+	for (size_t i = 0; i < ds->nfiles; i++) {
+		struct wn_ds_split_sum key = { .name = ds->files[i].sh.split }, *s;
+
+		s = bsearch(&key, sums, ds->nsplits, sizeof *sums, sum_cmp);
+		assert(s);
+		s->shards++;
+		s->records += ds->files[i].sh.records;
+		s->bytes += ds->files[i].sh.bytes;
+		s->raw_bytes += ds->files[i].sh.raw_bytes;
+	}
+	m = (struct wn_ds_meta){
+		.name = ds->name,
+		.pipeline = ds->pipeline,
+		.tool_version = PACKAGE_VERSION,
+		.level = ds->level,
+		.shards = sorted,
+		.nshards = ds->nfiles,
+		.splits = sums,
+		.nsplits = ds->nsplits,
+	};
+	rc = wn_ds_sums_text(&sums_text, sorted, ds->nfiles);
+	if (rc == WN_OK && !EVP_Digest(sums_text.data ? sums_text.data : "", sums_text.len, root,
+	                               NULL, EVP_sha256(), NULL))
+		rc = WN_ENOMEM;
+	if (rc == WN_OK)
+		rc = wn_ds_manifest_text(&manifest, &m, root);
+	if (rc == WN_OK)
+		rc = wn_ds_card_text(&card, &m);
+	if (rc < 0) {
+		rc = fail(ds, err, rc, "out of memory");
+		goto out;
+	}
+	rc = write_top(ds, 0, &card, err);
+	if (rc == WN_OK)
+		rc = write_top(ds, 1, &sums_text, err);
+	if (rc == WN_OK)
+		rc = write_top(ds, 2, &manifest, err);
+out:
+	if (rc == WN_ENOMEM && ds->status == WN_OK)
+		rc = fail(ds, err, rc, "out of memory");
+	wn_buf_release(&sums_text);
+	wn_buf_release(&manifest);
+	wn_buf_release(&card);
+	free(sorted);
+	free(sums);
+	return rc;
+}
+
+int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err)
+{
+	if (ds->status < 0)
+		return wn_error_set(err, ds->status, NULL, 0, "%s: the dataset failed earlier",
+		                    ds->dir);
+	if (ds->finished)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%s: the dataset is finished",
+		                    ds->dir);
+	for (size_t i = 0; i < ds->nsplits; i++)
+		if (ds->splits[i]->fd >= 0)
+			WN_TRY(close_shard(ds, ds->splits[i], err));
+	WN_TRY(rename_shards(ds, err));
+	WN_TRY(write_meta(ds, err));
+	if (fsync(ds->dirfd) != 0)
+		return fail_errno(ds, err, errno, NULL, NULL);
+	ds->finished = 1;
+	return WN_OK;
+}
+
+/* Without a successful finish, remove every file this run made: a partial
+ * dataset must not look like a complete one. */
+static void remove_partial(struct wn_dataset *ds)
+{
+	char tmp[64];
+
+	for (size_t i = 0; i < ds->nsplits; i++) {
+		struct split *s = ds->splits[i];
+
+		if (s->fd >= 0) {
+			close(s->fd);
+			s->fd = -1;
+			unlinkat(ds->datafd, s->tmp, 0);
+		}
+	}
+	for (int i = NTOP - 1; i >= 0; i--) {
+		snprintf(tmp, sizeof tmp, ".%s" WN_DS_TMP_EXT, top_names[i]);
+		if (ds->top_tmp[i])
+			unlinkat(ds->dirfd, tmp, 0);
+		if (ds->top_made[i])
+			unlinkat(ds->dirfd, top_names[i], 0);
+	}
+	for (size_t i = 0; i < ds->nfiles; i++) {
+		const struct file *f = &ds->files[i];
+
+		unlinkat(ds->datafd, f->sh.path ? f->sh.path + sizeof WN_DS_DATA : f->tmp, 0);
+	}
+	if (ds->made_data)
+		unlinkat(ds->dirfd, WN_DS_DATA, AT_REMOVEDIR);
+	if (ds->made_dir)
+		rmdir(ds->dir);
+}
+
+void wn_dataset_free(struct wn_dataset *ds)
+{
+	if (!ds)
+		return;
+	if (!ds->finished && ds->dirfd >= 0 && ds->datafd >= 0)
+		remove_partial(ds);
+	else if (!ds->finished && ds->made_dir)
+		rmdir(ds->dir);
+	for (size_t i = 0; i < ds->nsplits; i++) {
+		if (ds->splits[i]->fd >= 0)
+			close(ds->splits[i]->fd);
+		split_free(ds->splits[i]);
+	}
+	for (size_t i = 0; i < ds->nfiles; i++)
+		free(ds->files[i].sh.path);
+	if (ds->datafd >= 0)
+		close(ds->datafd);
+	if (ds->dirfd >= 0)
+		close(ds->dirfd);
+	free(ds->splits);
+	free(ds->files);
+	free(ds->out);
+	free(ds->dir);
+	free(ds->name);
+	free(ds->pipeline);
+	free(ds);
+}
