@@ -366,7 +366,11 @@ static int cmd_verify(int argc, char **argv)
 		const char *dir = rep.dir ? rep.dir : ".";
 		for (size_t i = 0; i < rep.nproblems; i++) {
 			const struct wn_verify_problem *pr = &rep.problems[i];
-			printf("%s/%s: %s%s%s\n", dir, pr->path ? pr->path : "", pr->kind,
+			/* paths are relative to DIR, except ones the manifest made
+			 * absolute, which are shown as they are */
+			const char *path = pr->path ? pr->path : "";
+			printf("%s%s%s: %s%s%s\n", path[0] == '/' ? "" : dir,
+			       path[0] == '/' ? "" : "/", path, pr->kind,
 			       pr->detail && *pr->detail ? ": " : "", pr->detail ? pr->detail : "");
 		}
 		if (!o.quiet) {

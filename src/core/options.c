@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,29 +43,58 @@ int wn_parse_size(const char *s, uint64_t *out)
 		{ "g", 1ull << 30 }, { "gib", 1ull << 30 }, { "gb", 1000000000ull },
 		{ "t", 1ull << 40 }, { "tib", 1ull << 40 }, { "tb", 1000000000000ull },
 	};
-	if (!s || !isdigit((unsigned char)*s))
+	/* Digits, an optional fraction, a unit: no signs, exponents or spaces,
+	 * and exact integer arithmetic, so "18446744073709551615" is exact. */
+	const char *p = s;
+	uint64_t whole = 0;
+	if (!s || !isdigit((unsigned char)*p))
 		return WN_EUSAGE;
-	errno = 0;
-	char *end;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return WN_EUSAGE;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (whole > (UINT64_MAX - d) / 10)
+			return WN_EUSAGE;
+		whole = whole * 10 + d;
+	}
+	const char *frac = NULL;
+	size_t nfrac = 0;
+	if (*p == '.') {
+		frac = ++p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		nfrac = (size_t)(p - frac);
+		if (nfrac == 0 || nfrac > 9)
+			return WN_EUSAGE;
+	}
 	char suffix[8];
-	size_t n = strlen(end);
+	size_t n = strlen(p);
 	if (n >= sizeof(suffix))
 		return WN_EUSAGE;
 	for (size_t i = 0; i <= n; i++)
-		suffix[i] = (char)tolower((unsigned char)end[i]);
+		suffix[i] = (char)tolower((unsigned char)p[i]);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(suffix, units[i].suffix) != 0)
 			continue;
-		double bytes = v * (double)units[i].mult;
-		if (bytes >= 18446744073709551615.0)
+		uint64_t mult = units[i].mult;
+		if (whole > UINT64_MAX / mult)
 			return WN_EUSAGE;
-		/* Fractions of a byte make no sense: "1.5" alone is refused. */
-		if (bytes != floor(bytes))
-			return WN_EUSAGE;
-		*out = (uint64_t)bytes;
+		uint64_t bytes = whole * mult;
+		if (frac) {
+			/* fraction digits as an integer over 10^nfrac, times mult */
+			uint64_t num = 0, den = 1;
+			for (size_t k = 0; k < nfrac; k++) {
+				num = num * 10 + (uint64_t)(frac[k] - '0');
+				den *= 10;
+			}
+			unsigned __int128 part = (unsigned __int128)num * mult;
+			/* Fractions of a byte make no sense: "1.5" alone is refused. */
+			if (part % den != 0)
+				return WN_EUSAGE;
+			uint64_t add = (uint64_t)(part / den);
+			if (bytes > UINT64_MAX - add)
+				return WN_EUSAGE;
+			bytes += add;
+		}
+		*out = bytes;
 		return WN_OK;
 	}
 	return WN_EUSAGE;

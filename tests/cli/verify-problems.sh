@@ -52,7 +52,8 @@ expect_grep "unsafe-path" "$TMP/out"
 fresh
 sed -i "s|\"data/$first\"|\"/etc/passwd\"|" d/manifest.json
 expect_exit 1 w verify d
-expect_grep "unsafe-path" "$TMP/out"
+expect_grep "/etc/passwd: unsafe-path" "$TMP/out"
+if grep -q "d//etc/passwd" "$TMP/out"; then fail "absolute path shown under DIR"; fi
 
 # an unreadable manifest
 fresh

@@ -114,6 +114,15 @@ START_TEST(sizes_parse_with_units)
 	ck_assert_int_eq(wn_parse_size("1.5", &v), WN_EUSAGE);
 	ck_assert_int_eq(wn_parse_size("99999999999TiB", &v), WN_EUSAGE);
 	ck_assert_int_eq(wn_parse_size("nan", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("1e3", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("+5", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("5.", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("18446744073709551615", &v), WN_OK);
+	ck_assert_uint_eq(v, UINT64_MAX);
+	ck_assert_int_eq(wn_parse_size("18446744073709551616", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("16777216TiB", &v), WN_EUSAGE);
+	ck_assert_int_eq(wn_parse_size("0.5MB", &v), WN_OK);
+	ck_assert_uint_eq(v, 500000);
 }
 END_TEST
 
