@@ -228,39 +228,63 @@ static int usage_error(const char *cmd, const char *msg)
 	return WN_EXIT_USAGE;
 }
 
-static int cmd_run(int argc, char **argv)
+/* A command with its own option table and one argument (run FILE, verify
+ * DIR).  Returns -1 when the caller should go on with *arg, else the exit
+ * code (after printing help or a usage error). */
+struct simple_command {
+	const char *name, *usage, *summary, *description, *argname;
+	const struct wn_option *options;
+	int *help;
+};
+
+static int parse_simple(const struct simple_command *c, void *opts, int argc, char **argv,
+                        const char **arg)
 {
-	struct run_opts o = { 0 };
 	struct wn_error err;
 	wn_error_clear(&err);
 	int used;
 	char **pos = NULL;
 	size_t npos = 0;
-	if (wn_options_parse("run", run_options, &o, NULL, argc - 1, argv + 1, &used, &pos, &npos,
-	                     NULL, &err) < 0) {
+	if (wn_options_parse(c->name, c->options, opts, NULL, argc - 1, argv + 1, &used, &pos,
+	                     &npos, NULL, &err) < 0) {
 		fprintf(stderr, "winnow: %s\n", err.msg);
 		return WN_EXIT_USAGE;
 	}
-	if (o.help) {
-		struct wn_buf b = WN_BUF_INIT;
-		wn_options_help(run_usage, run_summary, run_description, run_options, 0, &b);
-		print_buf(&b, stdout);
+	if (*c->help) {
 		free(pos);
+		struct wn_buf b = WN_BUF_INIT;
+		wn_options_help(c->usage, c->summary, c->description, c->options, 0, &b);
+		print_buf(&b, stdout);
 		return finish_stdout(0);
 	}
 	if (used != argc - 1 || npos != 1) {
 		free(pos);
-		return usage_error("run", "expected one pipeline FILE");
+		char msg[128];
+		snprintf(msg, sizeof(msg), "expected one %s", c->argname);
+		return usage_error(c->name, msg);
 	}
+	*arg = pos[0];
+	free(pos);
+	return -1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	const struct simple_command c = { "run", run_usage, run_summary, run_description,
+	                                  "pipeline FILE", run_options, &o.help };
+	const char *file;
+	int code = parse_simple(&c, &o, argc, argv, &file);
+	if (code >= 0)
+		return code;
 	struct wn_run run;
 	wn_run_init(&run);
 	run.threads = (unsigned)(o.threads > 1024 ? 1024 : o.threads);
 	run.quiet = o.quiet;
 	run.stats_path = o.stats;
 	struct wn_pipeline *p = NULL;
-	int st = wn_pipeline_load(&p, &run, pos[0]);
-	free(pos);
-	int code = run_pipeline(&run, p, st, "run");
+	int st = wn_pipeline_load(&p, &run, file);
+	code = run_pipeline(&run, p, st, "run");
 	wn_run_release(&run);
 	return code;
 }
@@ -323,28 +347,15 @@ static void verify_print_json(const struct wn_verify_report *rep, int ok)
 static int cmd_verify(int argc, char **argv)
 {
 	struct verify_opts o = { 0 };
+	const struct simple_command c = { "verify", verify_usage, verify_summary,
+	                                  verify_description, "dataset DIR or MANIFEST",
+	                                  verify_options, &o.help };
+	const char *target;
+	int code = parse_simple(&c, &o, argc, argv, &target);
+	if (code >= 0)
+		return code;
 	struct wn_error err;
 	wn_error_clear(&err);
-	int used;
-	char **pos = NULL;
-	size_t npos = 0;
-	if (wn_options_parse("verify", verify_options, &o, NULL, argc - 1, argv + 1, &used, &pos,
-	                     &npos, NULL, &err) < 0) {
-		fprintf(stderr, "winnow: %s\n", err.msg);
-		return WN_EXIT_USAGE;
-	}
-	if (o.help) {
-		struct wn_buf b = WN_BUF_INIT;
-		wn_options_help(verify_usage, verify_summary, verify_description, verify_options, 0,
-		                &b);
-		print_buf(&b, stdout);
-		free(pos);
-		return finish_stdout(0);
-	}
-	if (used != argc - 1 || npos != 1) {
-		free(pos);
-		return usage_error("verify", "expected one dataset DIR or MANIFEST");
-	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	struct wn_verify_opts vo = {
 		.deep = o.deep,
@@ -353,9 +364,7 @@ static int cmd_verify(int argc, char **argv)
 	};
 	struct wn_verify_report rep;
 	memset(&rep, 0, sizeof(rep));
-	int st = wn_verify(pos[0], &vo, &rep, &err);
-	free(pos);
-	int code;
+	int st = wn_verify(target, &vo, &rep, &err);
 	if (st < 0 && st != WN_EVERIFY) {
 		fprintf(stderr, "winnow: verify: %s\n", err.status < 0 ? err.msg : wn_strerror(st));
 		code = wn_status_exit(st);
