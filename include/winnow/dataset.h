@@ -31,6 +31,23 @@ extern "C" {
 #define WN_DEFAULT_MAX_SHARD_SIZE ((uint64_t)256 << 20)
 #define WN_DEFAULT_ZSTD_LEVEL 3
 
+/* What the shards hold.  JSONL shards are zstd-compressed JSON Lines; the
+ * token formats are uncompressed little-endian token files that training
+ * code memory-maps (see docs/manifest.md):
+ *   MEGATRON   {split}-{i:05d}-of-{n:05d}.bin + .idx (MMIDIDX v1, one
+ *              document per sequence; uint16 when vocab_size < 65500, else
+ *              int32)
+ *   DATATROVE  .ds (uint16, or uint32 when vocab_size > 65536) + .ds.index
+ *              (uint64 cumulative document ends, no leading 0)
+ *   NANOGPT    .bin, flat tokens (uint16, or uint32 when vocab_size > 65536)
+ *              with opts->eot after each document */
+enum wn_shard_format {
+	WN_SHARD_JSONL = 0,
+	WN_SHARD_MEGATRON,
+	WN_SHARD_DATATROVE,
+	WN_SHARD_NANOGPT,
+};
+
 struct wn_dataset_opts {
 	const char *dir;        /* output directory */
 	int level;              /* zstd level, 1..19 */
@@ -42,6 +59,13 @@ struct wn_dataset_opts {
 	const char *pipeline;   /* recorded in the manifest and the card */
 	const char *name;       /* dataset name for the card (default: dir's
 	                           base name) */
+	/* Token formats (ignored for JSONL): */
+	enum wn_shard_format format;
+	uint32_t vocab_size;    /* picks the dtype */
+	uint32_t eot;           /* NANOGPT: appended after each document */
+	uint64_t max_tokens;    /* close a shard at this many tokens; 0 = none */
+	const char *tokenizer_name;   /* recorded in the manifest and card */
+	const char *tokenizer_sha256;
 };
 
 struct wn_dataset;
@@ -59,6 +83,10 @@ int wn_dataset_create(struct wn_dataset **ds, const struct wn_dataset_opts *o,
  * later call fails with the same status. */
 int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec,
                    size_t len, struct wn_error *err);
+/* Append one tokenized document to a split (token formats only; for JSONL
+ * datasets this is WN_EUSAGE).  An id >= vocab_size is WN_EDATA. */
+int wn_dataset_add_tokens(struct wn_dataset *ds, const char *split, const uint32_t *ids,
+                          size_t n, struct wn_error *err);
 /* Close every shard, give shards their final names, write README.md,
  * SHA256SUMS and manifest.json. */
 int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err);
@@ -71,6 +99,7 @@ void wn_dataset_free(struct wn_dataset *ds);
  * compressed bytes written, including those of shards still open. */
 struct wn_dataset_totals {
 	uint64_t shards, records, bytes, raw_bytes;
+	uint64_t tokens; /* token formats */
 };
 void wn_dataset_totals(const struct wn_dataset *ds,
                        struct wn_dataset_totals *t);
