@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "winnow/buf.h"
+#include "winnow/ids.h"
 #include "winnow/status.h"
 
 #ifdef __cplusplus
@@ -23,15 +24,8 @@ extern "C" {
 struct wn_tokenizer;
 struct wn_encoder;
 
-/* A growable array of token ids. */
-struct wn_ids {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-void wn_ids_init(struct wn_ids *ids);
-void wn_ids_release(struct wn_ids *ids);
-int wn_ids_push(struct wn_ids *ids, uint32_t id);
+/* struct wn_ids and wn_ids_* (growable id arrays) are in winnow/ids.h,
+ * implemented in src/core/ids.c: records carry them too. */
 
 /*
  * Load a tokenizer.
