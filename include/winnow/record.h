@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "winnow/buf.h"
+#include "winnow/ids.h"
 #include "winnow/json.h"
 #include "winnow/status.h"
 
@@ -34,6 +35,9 @@ struct wn_record {
 	const char *file;      /* origin, borrowed; lives as long as the run */
 	uint64_t line;         /* 1-based line of the origin, 0 if none */
 	struct wn_buf scratch; /* unescaped field values */
+	struct wn_ids ids;     /* token ids carried in-process (see below) */
+	const char *ids_field; /* the field ids belongs to, or NULL */
+	int ids_pending;       /* ids not yet written into raw */
 };
 
 /* A new empty record; NULL when out of memory. */
@@ -76,6 +80,25 @@ void wn_record_touch(struct wn_record *r);
  */
 int wn_record_append_string(struct wn_record *r, const char *field,
                             const char *value, size_t n);
+
+/*
+ * Token ids travel with the record without JSON: wn_record_take_ids() moves
+ * ids (which is left empty) into the record as the value of `field` (a
+ * string that outlives the record).  The JSON array is written into the
+ * record's bytes only when they are needed (JSONL output), and stages that
+ * want the ids (binary token shards) read them back with wn_record_get_ids()
+ * without parsing anything.
+ */
+int wn_record_take_ids(struct wn_record *r, const char *field, struct wn_ids *ids);
+
+/*
+ * The ids of `field`: from the in-process array when the record carries
+ * them, else parsed from a JSON array of integers in [0, 2^32) in the raw
+ * bytes.  Returns 1 with *ids and *n valid until the record changes, 0 when the
+ * field is absent, WN_EDATA when it is not such an array.
+ */
+int wn_record_get_ids(struct wn_record *r, const char *field, const uint32_t **ids,
+                      size_t *n);
 
 #ifdef __cplusplus
 }

@@ -417,6 +417,84 @@ START_TEST(record_append_keeps_other_bytes)
 }
 END_TEST
 
+START_TEST(record_carries_ids_without_json)
+{
+	struct wn_record *r = wn_record_new();
+	const char *raw = "{\"text\": \"ab\", \"n\": 1.50}";
+	wn_record_set_raw(r, raw, strlen(raw));
+	struct wn_ids ids;
+	wn_ids_init(&ids);
+	uint32_t want[] = { 0, 7, 4294967295u, 10 };
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_int_eq(wn_ids_push(&ids, want[i]), WN_OK);
+	ck_assert_int_eq(wn_record_take_ids(r, "input_ids", &ids), WN_OK);
+	ck_assert_uint_eq(ids.n, 0);
+	/* other fields are read without writing the ids out */
+	const char *s;
+	size_t n;
+	ck_assert_int_eq(wn_record_get_string(r, "text", &s, &n), 1);
+	ck_assert(n == 2 && memcmp(s, "ab", 2) == 0);
+	const uint32_t *got;
+	ck_assert_int_eq(wn_record_get_ids(r, "input_ids", &got, &n), 1);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(memcmp(got, want, sizeof(want)) == 0);
+	/* written out: appended, every other byte kept */
+	ck_assert_int_eq(wn_record_bytes(r, &s, &n), WN_OK);
+	ck_assert_str_eq(s, "{\"text\": \"ab\", \"n\": 1.50,\"input_ids\":[0,7,4294967295,10]}");
+	ck_assert_int_eq(wn_record_get_ids(r, "input_ids", &got, &n), 1);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(got[2], 4294967295u);
+	wn_ids_release(&ids);
+	wn_record_free(r);
+}
+END_TEST
+
+START_TEST(record_ids_replace_an_existing_field)
+{
+	struct wn_record *r = wn_record_new();
+	const char *raw = "{\"input_ids\":[1],\"text\":\"x\"}";
+	wn_record_set_raw(r, raw, strlen(raw));
+	struct wn_ids ids;
+	wn_ids_init(&ids);
+	wn_ids_push(&ids, 5);
+	wn_record_take_ids(r, "input_ids", &ids);
+	const char *s;
+	size_t n;
+	ck_assert_int_eq(wn_record_bytes(r, &s, &n), WN_OK);
+	ck_assert_str_eq(s, "{\"input_ids\":[5],\"text\":\"x\"}");
+	wn_ids_release(&ids);
+	wn_record_free(r);
+}
+END_TEST
+
+START_TEST(record_ids_parsed_from_json)
+{
+	static const struct { const char *raw; int want; size_t n; } cases[] = {
+		{ "{\"input_ids\":[]}", 1, 0 },
+		{ "{\"input_ids\": [ 1 , 22,333 ]}", 1, 3 },
+		{ "{\"input_ids\":[4294967295]}", 1, 1 },
+		{ "{\"input_ids\":[4294967296]}", WN_EDATA, 0 },
+		{ "{\"input_ids\":[-1]}", WN_EDATA, 0 },
+		{ "{\"input_ids\":[1.0]}", WN_EDATA, 0 },
+		{ "{\"input_ids\":[\"1\"]}", WN_EDATA, 0 },
+		{ "{\"input_ids\":[[1]]}", WN_EDATA, 0 },
+		{ "{\"input_ids\":7}", WN_EDATA, 0 },
+		{ "{\"text\":\"a\"}", 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wn_record *r = wn_record_new();
+		wn_record_set_raw(r, cases[i].raw, strlen(cases[i].raw));
+		const uint32_t *ids;
+		size_t n = 0;
+		int got = wn_record_get_ids(r, "input_ids", &ids, &n);
+		ck_assert_msg(got == cases[i].want, "%s: got %d", cases[i].raw, got);
+		if (got == 1)
+			ck_assert_uint_eq(n, cases[i].n);
+		wn_record_free(r);
+	}
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -445,6 +523,9 @@ static Suite *core_suite(void)
 	tcase_add_test(t, record_passes_raw_bytes_through);
 	tcase_add_test(t, record_changed_is_reserialised);
 	tcase_add_test(t, record_append_keeps_other_bytes);
+	tcase_add_test(t, record_carries_ids_without_json);
+	tcase_add_test(t, record_ids_replace_an_existing_field);
+	tcase_add_test(t, record_ids_parsed_from_json);
 	suite_add_tcase(s, t);
 	return s;
 }
