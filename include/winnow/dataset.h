@@ -129,15 +129,17 @@ struct wn_verify_problem {
 	const char *kind; /* missing, truncated, size, sha256, xxh3_128,
 	                     extra, unsafe-path, decode, records, raw_bytes,
 	                     raw_xxh3_128, manifest, sha256sums, io (a file
-	                     that exists but cannot be read) */
+	                     that exists but cannot be read); for token
+	                     formats also index, documents, tokens, metadata */
 	char *detail;
 };
 
 struct wn_verify_report {
 	char *dir;             /* the dataset directory that was checked */
-	uint64_t shards;       /* shards listed in the manifest */
+	uint64_t shards;       /* shards listed in the manifest (a token
+	                          shard's files count once) */
 	uint64_t bytes;        /* bytes hashed */
-	uint64_t records;      /* records counted (deep only) */
+	uint64_t records;      /* records (documents) counted (deep only) */
 	struct wn_verify_problem *problems;
 	size_t nproblems;
 };

@@ -4,8 +4,11 @@
  * Every problem is reported, none stops the check: a shard is missing,
  * truncated, of another size or hash; a file in data/ is not listed; a
  * manifest path would leave the directory; SHA256SUMS disagrees.  Deep mode
- * also decodes each shard and compares the raw size, raw hash and record
- * count.
+ * also decodes each JSONL shard and compares the raw size, raw hash and
+ * record count; for the token formats it checks the structure of every file
+ * (a Megatron index parses, its offsets follow its lengths; a datatrove
+ * index grows and ends at the token count; every token id is in the
+ * vocabulary) and its counts against the manifest.
  *
  * The work is a list of tasks run by a pool of threads: hashing a shard's
  * file, and in deep mode decoding it, are separate tasks, each reading the
@@ -19,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,11 +128,33 @@ static void plist_take(struct plist *dst, struct plist *src)
 
 /* ---- the manifest's shards ------------------------------------------------- */
 
+/* What deep mode checks in a file. */
+enum deep {
+	DEEP_NONE,
+	DEEP_JSONL,    /* decode: records, raw_bytes, raw_xxh3_128 */
+	DEEP_TOKENS,   /* every id below the vocabulary size; nanoGPT's end-of-text */
+	DEEP_IDX,      /* a Megatron index */
+	DEEP_DS_INDEX, /* a datatrove index */
+	DEEP_DS_META,  /* datatrove's metadata */
+};
+
+/* The top of a token manifest (version 2). */
+struct vtok {
+	enum wn_shard_format format;
+	const struct wn_ds_format *fmt;
+	enum wn_ds_dtype dtype;
+	unsigned width;
+	uint64_t vocab_size, eot;
+	const char *tokenizer_name;
+};
+
 struct vshard {
 	const char *path; /* borrowed from the parsed manifest */
 	const char *split;
-	int jsonl;        /* format "jsonl": deep mode decodes it */
-	uint64_t records, bytes, raw_bytes;
+	enum deep deep;
+	const struct vtok *tok; /* token formats */
+	int role;               /* token formats: index in tok->fmt->files, or -1 */
+	uint64_t records, bytes, raw_bytes, tokens; /* records: documents for tokens */
 	unsigned char sha256[32], xxh3[16], raw_xxh3[16];
 	int ok;           /* a well-formed entry */
 	char *real;       /* resolved path, when safe to open */
@@ -156,6 +182,7 @@ struct worker {
 	ZSTD_DCtx *dctx;
 	EVP_MD_CTX *sha;
 	XXH3_state_t *xxh, *raw_xxh;
+	struct wn_buf meta; /* the datatrove metadata expected */
 };
 
 static void hex_detail(char *exp, char *got, const unsigned char *e, const unsigned char *g,
@@ -337,16 +364,321 @@ static void hash_report(struct worker *w, struct task *t)
 	}
 }
 
+/* ---- token files ------------------------------------------------------------ */
+
+/* The state of a scan over the values of a token file or a datatrove index,
+ * or of the comparison of a metadata file with what it should say. */
+struct scan {
+	unsigned char carry[8]; /* a value cut by the end of a read */
+	size_t ncarry;
+	uint64_t n;       /* values seen */
+	uint64_t last;    /* the last one */
+	uint64_t eots;    /* nanoGPT: end-of-text tokens */
+	int found;        /* the first bad value: */
+	uint64_t bad_at, bad, bad_prev;
+	uint64_t off;     /* metadata: bytes compared */
+	int differs;
+};
+
+static uint64_t get_le(const unsigned char *p, unsigned width)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = width; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* One value of a token file or datatrove index. */
+static void scan_value(struct scan *sc, const struct vshard *sh, uint64_t v)
+{
+	if (sh->deep == DEEP_TOKENS) {
+		if (v >= sh->tok->vocab_size && !sc->found) {
+			sc->found = 1;
+			sc->bad_at = sc->n;
+			sc->bad = v;
+		}
+		sc->eots += sh->tok->format == WN_SHARD_NANOGPT && v == sh->tok->eot;
+	} else if (sc->n > 0 && v < sc->last && !sc->found) {
+		sc->found = 1;
+		sc->bad_at = sc->n;
+		sc->bad = v;
+		sc->bad_prev = sc->last;
+	}
+	sc->last = v;
+	sc->n++;
+}
+
+static void scan_chunk(struct worker *w, struct scan *sc, const struct vshard *sh,
+                       const unsigned char *p, size_t n)
+{
+	unsigned width = sh->deep == DEEP_TOKENS ? sh->tok->width : 8;
+	size_t i = 0;
+
+	if (sh->deep == DEEP_DS_META) {
+		const struct wn_buf *m = &w->meta;
+
+		if (sc->off + n > m->len || memcmp(m->data + sc->off, p, n) != 0)
+			sc->differs = 1;
+		sc->off += n;
+		return;
+	}
+	if (sc->ncarry) {
+		while (sc->ncarry < width && i < n)
+			sc->carry[sc->ncarry++] = p[i++];
+		if (sc->ncarry < width)
+			return;
+		scan_value(sc, sh, get_le(sc->carry, width));
+		sc->ncarry = 0;
+	}
+	if (width == 2) {
+		/* The common case, without a call per token. */
+		uint64_t vocab = sh->tok->vocab_size, eot = sh->tok->eot;
+		int nano = sh->tok->format == WN_SHARD_NANOGPT;
+
+		for (; i + 2 <= n; i += 2) {
+			uint32_t v = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8;
+
+			if (v >= vocab && !sc->found) {
+				sc->found = 1;
+				sc->bad_at = sc->n;
+				sc->bad = v;
+			}
+			sc->eots += nano && v == eot;
+			sc->last = v;
+			sc->n++;
+		}
+	} else {
+		for (; i + width <= n; i += width)
+			scan_value(sc, sh, get_le(p + i, width));
+	}
+	memcpy(sc->carry, p + i, n - i);
+	sc->ncarry = n - i;
+}
+
+static void scan_report(struct worker *w, struct task *t, const struct scan *sc)
+{
+	const struct vshard *sh = t->sh;
+	const struct vtok *tok = sh->tok;
+
+	switch (sh->deep) {
+	case DEEP_TOKENS:
+		if (sc->ncarry)
+			padd(&t->problems, sh->path, "tokens",
+			     "%" PRIu64 " bytes: not a whole number of %s tokens", sh->bytes,
+			     wn_ds_dtype_name(tok->dtype));
+		if (sc->found)
+			padd(&t->problems, sh->path, "tokens",
+			     "token id %" PRIu64 " (token %" PRIu64 ") is not below the vocabulary "
+			     "size %" PRIu64, sc->bad, sc->bad_at, tok->vocab_size);
+		if (tok->format != WN_SHARD_NANOGPT)
+			break;
+		if (sc->eots < sh->records)
+			padd(&t->problems, sh->path, "documents",
+			     "%" PRIu64 " end-of-text tokens for %" PRIu64 " documents", sc->eots,
+			     sh->records);
+		else if (sh->records > 0 && sc->last != tok->eot)
+			padd(&t->problems, sh->path, "documents",
+			     "the last document does not end with the end-of-text token %" PRIu64,
+			     tok->eot);
+		/* The documents whose end is seen: the file has no other marks. */
+		t->records = sc->eots < sh->records ? sc->eots : sh->records;
+		break;
+	case DEEP_DS_INDEX:
+		t->records = sc->n;
+		if (sc->ncarry) {
+			padd(&t->problems, sh->path, "index",
+			     "%" PRIu64 " bytes: not a whole number of 8-byte document ends",
+			     sh->bytes);
+			break;
+		}
+		if (sc->found)
+			padd(&t->problems, sh->path, "index",
+			     "document %" PRIu64 " ends at token %" PRIu64 ", before the previous "
+			     "one (%" PRIu64 ")", sc->bad_at, sc->bad, sc->bad_prev);
+		if (sc->n != sh->records)
+			padd(&t->problems, sh->path, "documents",
+			     "the index ends %" PRIu64 " documents, the manifest says %" PRIu64,
+			     sc->n, sh->records);
+		if ((sc->n ? sc->last : 0) != sh->tokens)
+			padd(&t->problems, sh->path, "tokens",
+			     "the last document ends at token %" PRIu64 ", the manifest says %"
+			     PRIu64 " tokens", sc->n ? sc->last : 0, sh->tokens);
+		break;
+	case DEEP_DS_META:
+		if (sc->differs || sc->off != w->meta.len)
+			padd(&t->problems, sh->path, "metadata",
+			     "does not give the tokenizer, token size (%u) and token count (%"
+			     PRIu64 ") of the manifest", tok->width, sh->tokens);
+		break;
+	default:
+		break;
+	}
+}
+static int pread_full(int fd, void *p, size_t n, uint64_t off)
+{
+	char *c = p;
+
+	while (n > 0) {
+		ssize_t r = pread(fd, c, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Entries of a Megatron index read at a time: their lengths and offsets
+ * (12 bytes each) fit in READ_CHUNK. */
+#define IDX_BATCH ((size_t)65536)
+
+/* The arrays of a Megatron index whose header was checked: lengths that
+ * are not negative, offsets that follow them, document indices from 0 to S
+ * that never decrease.  Returns the token count, or reports the first
+ * problem and returns -1. */
+static int64_t idx_arrays(struct worker *w, struct task *t, int fd, uint64_t s, uint64_t d)
+{
+	const struct vshard *sh = t->sh;
+	unsigned char *lens = w->buf, *ptrs = w->buf + 4 * IDX_BATCH;
+	uint64_t next = 0, total = 0, prev = 0;
+	int e;
+
+	for (uint64_t i = 0; i < s; i += IDX_BATCH) {
+		size_t k = s - i < IDX_BATCH ? (size_t)(s - i) : IDX_BATCH;
+
+		e = pread_full(fd, lens, 4 * k, WN_DS_IDX_HEADER + 4 * i);
+		if (!e)
+			e = pread_full(fd, ptrs, 8 * k, WN_DS_IDX_HEADER + 4 * s + 8 * i);
+		if (e)
+			goto io;
+		for (size_t j = 0; j < k; j++) {
+			uint64_t len = get_le(lens + 4 * j, 4), ptr = get_le(ptrs + 8 * j, 8);
+
+			if (len > INT32_MAX) {
+				padd(&t->problems, sh->path, "index",
+				     "sequence %" PRIu64 " has a negative length", i + j);
+				return -1;
+			}
+			if (ptr != next) {
+				padd(&t->problems, sh->path, "index",
+				     "sequence %" PRIu64 " starts at byte %" PRIu64 ", the ones "
+				     "before it end at %" PRIu64, i + j, ptr, next);
+				return -1;
+			}
+			next += len * sh->tok->width;
+			total += len;
+		}
+	}
+	for (uint64_t i = 0; i < d; i += IDX_BATCH) {
+		size_t k = d - i < IDX_BATCH ? (size_t)(d - i) : IDX_BATCH;
+
+		e = pread_full(fd, ptrs, 8 * k, WN_DS_IDX_HEADER + 12 * s + 8 * i);
+		if (e)
+			goto io;
+		for (size_t j = 0; j < k; j++) {
+			uint64_t v = get_le(ptrs + 8 * j, 8);
+
+			if ((i + j == 0 && v != 0) || v < prev || v > s) {
+				padd(&t->problems, sh->path, "index",
+				     "document index %" PRIu64 " is %" PRIu64 ": they go from 0 "
+				     "to the %" PRIu64 " sequences and never decrease", i + j, v,
+				     s);
+				return -1;
+			}
+			prev = v;
+		}
+	}
+	if (prev != s) {
+		padd(&t->problems, sh->path, "index",
+		     "the last document index is %" PRIu64 ", not the %" PRIu64 " sequences",
+		     prev, s);
+		return -1;
+	}
+	return (int64_t)total;
+io:
+	padd(&t->problems, sh->path, "io", "read failed: %s", strerror(e));
+	return -1;
+}
+
+/* A Megatron index: its header, its arrays, and its counts against the
+ * manifest's.  The file's size is the manifest's (checked on opening). */
+static void check_idx(struct worker *w, struct task *t, int fd)
+{
+	const struct vshard *sh = t->sh;
+	unsigned char h[WN_DS_IDX_HEADER];
+	uint64_t size = sh->bytes, version, s, d;
+	unsigned code, want = wn_ds_idx_code(sh->tok->dtype);
+	int64_t total;
+	int e;
+
+	if (size < WN_DS_IDX_HEADER) {
+		padd(&t->problems, sh->path, "index",
+		     "%" PRIu64 " bytes: shorter than the %d-byte header", size, WN_DS_IDX_HEADER);
+		return;
+	}
+	e = pread_full(fd, h, sizeof h, 0);
+	if (e) {
+		padd(&t->problems, sh->path, "io", "read failed: %s", strerror(e));
+		return;
+	}
+	version = get_le(h + 9, 8);
+	code = h[17];
+	s = get_le(h + 18, 8);
+	d = get_le(h + 26, 8);
+	if (memcmp(h, WN_DS_IDX_MAGIC, WN_DS_IDX_MAGIC_LEN) != 0) {
+		padd(&t->problems, sh->path, "index", "no MMIDIDX magic");
+		return;
+	}
+	if (version != 1) {
+		padd(&t->problems, sh->path, "index", "version %" PRIu64 ", not 1", version);
+		return;
+	}
+	if (code != want) {
+		padd(&t->problems, sh->path, "index",
+		     "dtype code %u, but %s (the manifest's dtype) is %u", code,
+		     wn_ds_dtype_name(sh->tok->dtype), want);
+		return;
+	}
+	/* Bounded first, so the size below cannot overflow. */
+	if (s > size / 12 || d > size / 8 || d == 0 ||
+	    WN_DS_IDX_HEADER + 12 * s + 8 * d != size) {
+		padd(&t->problems, sh->path, "index",
+		     "%" PRIu64 " bytes do not hold the %" PRIu64 " sequences and %" PRIu64
+		     " document indices its header announces", size, s, d);
+		return;
+	}
+	total = idx_arrays(w, t, fd, s, d);
+	if (total < 0)
+		return;
+	t->records = d - 1;
+	if ((uint64_t)total != sh->tokens)
+		padd(&t->problems, sh->path, "tokens",
+		     "the index holds %" PRId64 " tokens, the manifest says %" PRIu64, total,
+		     sh->tokens);
+	/* winnow writes one sequence per document. */
+	if (s != sh->records || d - 1 != sh->records)
+		padd(&t->problems, sh->path, "documents",
+		     "the index has %" PRIu64 " sequences in %" PRIu64 " documents, the "
+		     "manifest says %" PRIu64 " documents", s, d - 1, sh->records);
+}
+
 /* One pass over a shard's file: hash it, decode it, or both. */
 static void shard_task(struct worker *w, struct task *t)
 {
 	struct decoding d = { .last = '\n' };
+	struct scan sc = { 0 };
 	struct stat st;
 	uint64_t got = 0;
+	enum deep deep = t->decode ? t->sh->deep : DEEP_NONE;
 	/* A file that cannot be opened or has the wrong size is reported by
 	 * the task that hashes it, once. */
 	int fd = open_shard(t, &st, t->hash);
-	ssize_t r;
+	ssize_t r = 0;
 
 	if (fd < 0)
 		return;
@@ -356,7 +688,7 @@ static void shard_task(struct worker *w, struct task *t)
 	}
 	XXH3_128bits_reset(w->xxh);
 	XXH3_128bits_reset(w->raw_xxh);
-	if (t->decode) {
+	if (deep == DEEP_JSONL) {
 		if (!w->dctx)
 			w->dctx = ZSTD_createDCtx();
 		if (!w->dctx) {
@@ -364,19 +696,31 @@ static void shard_task(struct worker *w, struct task *t)
 			goto out;
 		}
 		ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
-	}
-	do {
-		r = read_some(fd, w->buf, READ_CHUNK);
-		if (r < 0)
-			break;
-		got += (uint64_t)r;
-		if (t->hash) {
-			EVP_DigestUpdate(w->sha, w->buf, (size_t)r);
-			XXH3_128bits_update(w->xxh, w->buf, (size_t)r);
+	} else if (deep == DEEP_DS_META) {
+		wn_buf_reset(&w->meta);
+		if (wn_ds_datatrove_metadata(&w->meta, t->sh->tok->tokenizer_name,
+		                             t->sh->tok->width, t->sh->tokens) < 0) {
+			t->problems.oom = 1;
+			goto out;
 		}
-		if (t->decode && !d.bad)
-			decode_chunk(w, &d, w->buf, (size_t)r, r == 0);
-	} while (r > 0 && (t->hash || !d.bad));
+	}
+	/* A Megatron index is checked by offset, after any hashing. */
+	if (t->hash || (deep != DEEP_NONE && deep != DEEP_IDX)) {
+		do {
+			r = read_some(fd, w->buf, READ_CHUNK);
+			if (r < 0)
+				break;
+			got += (uint64_t)r;
+			if (t->hash) {
+				EVP_DigestUpdate(w->sha, w->buf, (size_t)r);
+				XXH3_128bits_update(w->xxh, w->buf, (size_t)r);
+			}
+			if (deep == DEEP_JSONL && !d.bad)
+				decode_chunk(w, &d, w->buf, (size_t)r, r == 0);
+			else if (deep != DEEP_JSONL && deep != DEEP_IDX && r > 0)
+				scan_chunk(w, &sc, t->sh, w->buf, (size_t)r);
+		} while (r > 0 && (t->hash || !d.bad));
+	}
 	if (r < 0) {
 		if (t->hash)
 			padd(&t->problems, t->sh->path, "io", "read failed: %s", strerror(errno));
@@ -390,8 +734,12 @@ static void shard_task(struct worker *w, struct task *t)
 		}
 		hash_report(w, t);
 	}
-	if (t->decode)
+	if (deep == DEEP_JSONL)
 		decode_report(w, t, &d);
+	else if (deep == DEEP_IDX)
+		check_idx(w, t, fd);
+	else if (deep != DEEP_NONE)
+		scan_report(w, t, &sc);
 out:
 	close(fd);
 }
@@ -423,6 +771,7 @@ static int worker_init(struct worker *w, struct verify *v)
 	w->sha = EVP_MD_CTX_new();
 	w->xxh = XXH3_createState();
 	w->raw_xxh = XXH3_createState();
+	wn_buf_init(&w->meta, WN_BUF_UNLIMITED);
 	if (!w->buf || (v->deep && !w->out) || !w->sha || !w->xxh || !w->raw_xxh)
 		return WN_ENOMEM;
 	return WN_OK;
@@ -436,6 +785,7 @@ static void worker_release(struct worker *w)
 	EVP_MD_CTX_free(w->sha);
 	XXH3_freeState(w->xxh);
 	XXH3_freeState(w->raw_xxh);
+	wn_buf_release(&w->meta);
 }
 
 /* Run every task on `threads` threads, the calling one included. */
@@ -568,14 +918,55 @@ static const char *unsafe_reason(json_t *jpath)
 	return NULL;
 }
 
+/* The fields of a token file's entry (version 2). */
+static const char *parse_token_entry(json_t *e, struct vshard *sh, const char *format)
+{
+	const struct vtok *tok = sh->tok;
+	const char *role = json_string_value(json_object_get(e, "role"));
+	const char *dtype = json_string_value(json_object_get(e, "dtype"));
+	size_t plen = strlen(sh->path);
+
+	if (strcmp(format, tok->fmt->name) != 0)
+		return "format is not the dataset's shard_format";
+	if (!role)
+		return "no role";
+	for (size_t r = 0; r < tok->fmt->nfiles; r++)
+		if (strcmp(role, tok->fmt->files[r].role) == 0)
+			sh->role = (int)r;
+	if (sh->role < 0)
+		return "unknown role";
+	if (!dtype || strcmp(dtype, wn_ds_dtype_name(tok->dtype)) != 0)
+		return "dtype is not the dataset's";
+	if (get_u64(e, "documents", &sh->records) != 0)
+		return "no documents";
+	if (get_u64(e, "tokens", &sh->tokens) != 0)
+		return "no tokens";
+	{
+		const char *ext = tok->fmt->files[sh->role].ext;
+		size_t elen = strlen(ext);
+
+		if (plen <= elen || strcmp(sh->path + plen - elen, ext) != 0)
+			return "the path does not end as its role's files do";
+	}
+	if (sh->role == 0)
+		sh->deep = DEEP_TOKENS;
+	else if (tok->format == WN_SHARD_MEGATRON)
+		sh->deep = DEEP_IDX;
+	else
+		sh->deep = sh->role == 1 ? DEEP_DS_INDEX : DEEP_DS_META;
+	return NULL;
+}
+
 /* Read one entry of "shards"; a malformed one is reported and not used. */
-static void parse_shard(const char *mname, json_t *e, size_t i, struct vshard *sh,
-                        struct plist *pl)
+static void parse_shard(const char *mname, json_t *e, size_t i, const struct vtok *tok,
+                        struct vshard *sh, struct plist *pl)
 {
 	json_t *jpath = json_object_get(e, "path");
 	const char *what = NULL, *format;
 
 	memset(sh, 0, sizeof *sh);
+	sh->tok = tok;
+	sh->role = -1;
 	if (!json_is_string(jpath)) {
 		padd(pl, mname, "manifest", "shards[%zu]: no path", i);
 		return;
@@ -583,7 +974,8 @@ static void parse_shard(const char *mname, json_t *e, size_t i, struct vshard *s
 	sh->path = json_string_value(jpath);
 	sh->split = json_string_value(json_object_get(e, "split"));
 	format = json_string_value(json_object_get(e, "format"));
-	sh->jsonl = format && strcmp(format, WN_DS_SHARD_FORMAT) == 0;
+	if (!tok && format && strcmp(format, WN_DS_SHARD_FORMAT) == 0)
+		sh->deep = DEEP_JSONL;
 	if (!sh->split)
 		what = "no split";
 	else if (!format)
@@ -594,17 +986,130 @@ static void parse_shard(const char *mname, json_t *e, size_t i, struct vshard *s
 		what = "sha256 is not 64 lowercase hex digits";
 	else if (get_hex(e, "xxh3_128", sh->xxh3, 16) != 0)
 		what = "xxh3_128 is not 32 lowercase hex digits";
-	else if (sh->jsonl && get_u64(e, "records", &sh->records) != 0)
+	else if (tok)
+		what = parse_token_entry(e, sh, format);
+	else if (sh->deep == DEEP_JSONL && get_u64(e, "records", &sh->records) != 0)
 		what = "no records";
-	else if (sh->jsonl && get_u64(e, "raw_bytes", &sh->raw_bytes) != 0)
+	else if (sh->deep == DEEP_JSONL && get_u64(e, "raw_bytes", &sh->raw_bytes) != 0)
 		what = "no raw_bytes";
-	else if (sh->jsonl && get_hex(e, "raw_xxh3_128", sh->raw_xxh3, 16) != 0)
+	else if (sh->deep == DEEP_JSONL && get_hex(e, "raw_xxh3_128", sh->raw_xxh3, 16) != 0)
 		what = "raw_xxh3_128 is not 32 lowercase hex digits";
 	if (what) {
 		padd(pl, sh->path, "manifest", "shards[%zu]: %s", i, what);
 		return;
 	}
 	sh->ok = 1;
+}
+
+/* The top of a version 2 manifest; NULL when it is fine. */
+static const char *parse_token_top(json_t *m, struct vtok *tok)
+{
+	const char *format = json_string_value(json_object_get(m, "shard_format"));
+	const char *dtype = json_string_value(json_object_get(m, "dtype"));
+	json_t *t = json_object_get(m, "tokenizer");
+
+	memset(tok, 0, sizeof *tok);
+	if (!format || wn_ds_format_named(format, &tok->format) != 0 ||
+	    tok->format == WN_SHARD_JSONL)
+		return "shard_format is not megatron, datatrove or nanogpt";
+	tok->fmt = wn_ds_format_of(tok->format);
+	if (!dtype || wn_ds_dtype_named(tok->format, dtype, &tok->dtype) != 0)
+		return "dtype is not one of the types its shard_format uses";
+	tok->width = wn_ds_dtype_size(tok->dtype);
+	tok->tokenizer_name = json_string_value(json_object_get(t, "name"));
+	if (!json_is_object(t) || !tok->tokenizer_name ||
+	    !json_is_string(json_object_get(t, "sha256")))
+		return "no tokenizer name and sha256";
+	if (get_u64(t, "vocab_size", &tok->vocab_size) != 0 || tok->vocab_size == 0)
+		return "no tokenizer vocab_size";
+	if (tok->format == WN_SHARD_NANOGPT &&
+	    (get_u64(m, "eot", &tok->eot) != 0 || tok->eot >= tok->vocab_size))
+		return "no eot below the vocabulary size";
+	return NULL;
+}
+
+static const char *stem_of(const struct vshard *sh, size_t *len)
+{
+	*len = strlen(sh->path) - strlen(sh->tok->fmt->files[sh->role].ext);
+	return sh->path;
+}
+
+static int stem_cmp(const void *a, const void *b)
+{
+	const struct vshard *x = *(const struct vshard *const *)a;
+	const struct vshard *y = *(const struct vshard *const *)b;
+	size_t lx, ly;
+	const char *sx = stem_of(x, &lx), *sy = stem_of(y, &ly);
+	int c = memcmp(sx, sy, lx < ly ? lx : ly);
+
+	if (c == 0 && lx != ly)
+		c = lx < ly ? -1 : 1;
+	return c ? c : x->role - y->role;
+}
+
+/* 1 when the size of a token shard's file follows from the shard's counts
+ * (a metadata file may have any). */
+static int size_ok(const struct vshard *sh)
+{
+	const struct vtok *tok = sh->tok;
+
+	if (sh->role == 0)
+		return sh->tokens <= UINT64_MAX / tok->width &&
+		       sh->bytes == sh->tokens * tok->width &&
+		       (tok->format != WN_SHARD_NANOGPT || sh->records <= sh->tokens);
+	if (tok->format == WN_SHARD_MEGATRON)
+		return sh->records <= (UINT64_MAX - 64) / 20 &&
+		       sh->bytes == wn_ds_idx_size(sh->records);
+	if (sh->role == 1)
+		return sh->records <= UINT64_MAX / 8 && sh->bytes == 8 * sh->records;
+	return 1;
+}
+
+/* The files of each token shard: all of its roles listed, with the same
+ * split and counts, and sizes that follow from them. */
+static void check_token_shards(struct vshard *sh, size_t n, struct plist *pl)
+{
+	struct vshard **v = calloc(n + 1, sizeof *v);
+	size_t k = 0;
+
+	if (!v) {
+		pl->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (sh[i].ok)
+			v[k++] = &sh[i];
+	qsort(v, k, sizeof *v, stem_cmp);
+	for (size_t i = 0, j; i < k; i = j) {
+		const struct wn_ds_format *fmt = v[i]->tok->fmt;
+		size_t stem_len;
+		const char *stem = stem_of(v[i], &stem_len);
+		int seen[WN_DS_MAX_FILES] = { 0 };
+
+		for (j = i; j < k; j++) {
+			size_t l;
+			const char *st = stem_of(v[j], &l);
+
+			if (l != stem_len || memcmp(st, stem, l) != 0)
+				break;
+			seen[v[j]->role] = 1;
+			if (strcmp(v[j]->split, v[i]->split) != 0 ||
+			    v[j]->records != v[i]->records || v[j]->tokens != v[i]->tokens)
+				padd(pl, v[j]->path, "manifest",
+				     "its split, documents or tokens are not those of %s",
+				     v[i]->path);
+			if (!size_ok(v[j]))
+				padd(pl, v[j]->path, "manifest",
+				     "%" PRIu64 " bytes do not fit its %" PRIu64 " documents and %"
+				     PRIu64 " tokens", v[j]->bytes, v[j]->records, v[j]->tokens);
+		}
+		for (size_t r = 0; r < fmt->nfiles; r++)
+			if (!seen[r])
+				padd(pl, v[i]->path, "manifest",
+				     "its shard has no %s file (%.*s%s) listed", fmt->files[r].role,
+				     (int)stem_len, stem, fmt->files[r].ext);
+	}
+	free(v);
 }
 
 /* Decide whether the shard may be opened; if so, sh->real is its path. */
@@ -695,13 +1200,38 @@ static void walk_extra(int dfd, const char *rel, int depth, const char **listed,
 	closedir(d);
 }
 
+/* What an entry adds to its split's counts and the totals, in the order
+ * of the fields below. */
+static const char *const v1_fields[] = { "shards", "records", "bytes", "raw_bytes" };
+static const char *const v2_fields[] = { "shards", "files", "documents", "tokens", "bytes" };
+#define MAX_FIELDS 5
+
+static size_t entry_counts(const struct vshard *sh, uint64_t c[MAX_FIELDS])
+{
+	if (!sh->tok) {
+		c[0] = 1;
+		c[1] = sh->records;
+		c[2] = sh->bytes;
+		c[3] = sh->raw_bytes;
+		return 4;
+	}
+	/* A token shard counts once, by its token file. */
+	c[0] = sh->role == 0;
+	c[1] = 1;
+	c[2] = sh->role == 0 ? sh->records : 0;
+	c[3] = sh->role == 0 ? sh->tokens : 0;
+	c[4] = sh->bytes;
+	return 5;
+}
+
 /* Check the manifest's counts against the sums of its shards. */
-static void check_counts(const char *mname, json_t *m, struct vshard *sh, size_t n,
-                         struct plist *pl)
+static void check_counts(const char *mname, json_t *m, const struct vtok *tok,
+                         struct vshard *sh, size_t n, struct plist *pl)
 {
 	json_t *splits = json_object_get(m, "splits"), *totals = json_object_get(m, "totals");
-	static const char *const fields[] = { "shards", "records", "bytes", "raw_bytes" };
-	uint64_t tsum[4] = { 0 };
+	const char *const *fields = tok ? v2_fields : v1_fields;
+	size_t nf = tok ? 5 : 4;
+	uint64_t tsum[MAX_FIELDS] = { 0 }, c[MAX_FIELDS];
 	const char *name;
 	json_t *obj;
 
@@ -714,17 +1244,16 @@ static void check_counts(const char *mname, json_t *m, struct vshard *sh, size_t
 			padd(pl, mname, "manifest", "split '%s' of %s not in splits",
 			     sh[i].split, sh[i].path);
 	json_object_foreach(splits, name, obj) {
-		uint64_t sum[4] = { 0 };
+		uint64_t sum[MAX_FIELDS] = { 0 };
 
 		for (size_t i = 0; i < n; i++) {
 			if (!sh[i].ok || strcmp(sh[i].split, name) != 0)
 				continue;
-			sum[0]++;
-			sum[1] += sh[i].records;
-			sum[2] += sh[i].bytes;
-			sum[3] += sh[i].raw_bytes;
+			entry_counts(&sh[i], c);
+			for (size_t f = 0; f < nf; f++)
+				sum[f] += c[f];
 		}
-		for (int f = 0; f < 4; f++) {
+		for (size_t f = 0; f < nf; f++) {
 			uint64_t v;
 
 			if (get_u64(obj, fields[f], &v) != 0)
@@ -740,12 +1269,11 @@ static void check_counts(const char *mname, json_t *m, struct vshard *sh, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (!sh[i].ok)
 			continue;
-		tsum[0]++;
-		tsum[1] += sh[i].records;
-		tsum[2] += sh[i].bytes;
-		tsum[3] += sh[i].raw_bytes;
+		entry_counts(&sh[i], c);
+		for (size_t f = 0; f < nf; f++)
+			tsum[f] += c[f];
 	}
-	for (int f = 0; f < 4; f++) {
+	for (size_t f = 0; f < nf; f++) {
 		uint64_t v;
 
 		if (get_u64(totals, fields[f], &v) != 0)
@@ -900,6 +1428,7 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 {
 	struct plist pl = { 0 };
 	struct verify v = { 0 };
+	struct vtok tokinfo, *tok = NULL;
 	struct vshard *sh = NULL;
 	const char **listed = NULL;
 	char *manifest_name = NULL, *text = NULL, *realdir = NULL;
@@ -939,10 +1468,21 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 		goto report;
 	}
 	if (!json_is_integer(json_object_get(m, "version")) ||
-	    json_integer_value(json_object_get(m, "version")) != WN_DS_VERSION) {
-		padd(&pl, manifest_name, "manifest", "unsupported version (this winnow reads %d)",
-		     WN_DS_VERSION);
+	    (json_integer_value(json_object_get(m, "version")) != WN_DS_VERSION &&
+	     json_integer_value(json_object_get(m, "version")) != WN_DS_VERSION_TOKENS)) {
+		padd(&pl, manifest_name, "manifest",
+		     "unsupported version (this winnow reads %d and %d)", WN_DS_VERSION,
+		     WN_DS_VERSION_TOKENS);
 		goto report;
+	}
+	if (json_integer_value(json_object_get(m, "version")) == WN_DS_VERSION_TOKENS) {
+		const char *why = parse_token_top(m, &tokinfo);
+
+		if (why) {
+			padd(&pl, manifest_name, "manifest", "%s", why);
+			goto report;
+		}
+		tok = &tokinfo;
 	}
 	shards = json_object_get(m, "shards");
 	if (!json_is_array(shards)) {
@@ -950,7 +1490,6 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 		goto report;
 	}
 	n = json_array_size(shards);
-	rep->shards = n;
 	sh = calloc(n + 1, sizeof *sh);
 	listed = calloc(n + 1, sizeof *listed);
 	v.tasks = calloc(2 * n + 1, sizeof *v.tasks);
@@ -959,17 +1498,21 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 		goto report;
 	}
 	json_array_foreach(shards, i, e) {
-		parse_shard(manifest_name, e, i, &sh[i], &pl);
+		parse_shard(manifest_name, e, i, tok, &sh[i], &pl);
 		if (sh[i].path)
 			listed[i] = sh[i].path;
 		else
 			listed[i] = "";
+		/* A token shard is several files: counted by its token file. */
+		rep->shards += !tok || sh[i].role == 0;
 	}
 	qsort(listed, n, sizeof *listed, str_cmp);
 	for (i = 1; i < n; i++)
 		if (listed[i][0] && strcmp(listed[i], listed[i - 1]) == 0)
 			padd(&pl, listed[i], "manifest", "listed more than once");
-	check_counts(manifest_name, m, sh, n, &pl);
+	if (tok)
+		check_token_shards(sh, n, &pl);
+	check_counts(manifest_name, m, tok, sh, n, &pl);
 	check_sums(manifest_name, m, dirfd, sh, n, &pl);
 	json_array_foreach(shards, i, e) {
 		if (!sh[i].ok)
@@ -977,13 +1520,14 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 		resolve(&sh[i], json_object_get(e, "path"), rep->dir, realdir, &pl);
 		if (!sh[i].real)
 			continue;
-		if (o->deep && sh[i].jsonl && o->threads > 1) {
+		if (o->deep && sh[i].deep != DEEP_NONE && o->threads > 1) {
 			v.tasks[v.ntasks++] = (struct task){ .sh = &sh[i], .decode = 1 };
 			v.tasks[v.ntasks++] = (struct task){ .sh = &sh[i], .hash = 1 };
 		} else {
 			/* One thread: one read does both. */
 			v.tasks[v.ntasks++] = (struct task){ .sh = &sh[i], .hash = 1,
-			                                     .decode = o->deep && sh[i].jsonl };
+			                                     .decode = o->deep &&
+			                                               sh[i].deep != DEEP_NONE };
 		}
 	}
 	{

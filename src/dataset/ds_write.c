@@ -1,13 +1,14 @@
 /*
- * ds_write.c - the dataset writer: sharded zstd JSONL, hashed while it is
- * written, then the card, SHA256SUMS and the manifest.
+ * ds_write.c - the dataset writer: sharded zstd JSONL or token files, hashed
+ * while they are written, then the card, SHA256SUMS and the manifest.
  *
- * Each split has at most one open shard, a temporary file in DIR/data/ fed
- * through its own multi-threaded zstd stream.  A shard's final name carries
- * the number of shards of its split, known only at the end, so every shard
- * is renamed in wn_dataset_finish; the three top files follow, the manifest
- * last.  Every file is created with O_EXCL | O_NOFOLLOW: a symlink planted in
- * the output directory is never written through.
+ * Each split has at most one open shard: a temporary file in DIR/data/ fed
+ * through its own multi-threaded zstd stream, or the temporary files of a
+ * token shard (ds_tokens.c).  A shard's final name carries the number of
+ * shards of its split, known only at the end, so every file is renamed in
+ * wn_dataset_finish; the three top files follow, the manifest last.  Every
+ * file is created with O_EXCL | O_NOFOLLOW: a symlink planted in the output
+ * directory is never written through.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,18 +53,20 @@
 static const char *const top_names[] = { WN_DS_CARD, WN_DS_SUMS, WN_DS_MANIFEST };
 #define NTOP 3
 
-/* A shard closed by this run. */
+/* A file of a shard closed by this run. */
 struct file {
-	struct wn_ds_shard sh; /* sh.path is set when the shard is renamed */
+	struct wn_ds_shard sh; /* sh.path is set when the file is renamed */
 	char tmp[WN_DS_SPLIT_MAX + 64];
+	const char *ext;
 	unsigned index;
 };
 
 struct split {
 	char *name;
 	unsigned next; /* index of the next shard */
+	struct wn_ds_tokshard *tok; /* token formats: the open shard, if tok->open */
 
-	/* The open shard, when fd >= 0. */
+	/* JSONL: the open shard, when fd >= 0. */
 	int fd;
 	char tmp[WN_DS_SPLIT_MAX + 64];
 	ZSTD_CCtx *cctx; /* kept from one shard to the next */
@@ -81,7 +85,12 @@ struct wn_dataset {
 	char *dir, *name, *pipeline;
 	int level;
 	unsigned threads;
-	uint64_t max_size, max_records;
+	uint64_t max_size, max_records, max_tokens;
+	enum wn_shard_format format;
+	const struct wn_ds_format *fmt;
+	enum wn_ds_dtype dtype;
+	uint32_t vocab_size, eot;
+	char *tokenizer_name, *tokenizer_sha256; /* "" when not given */
 	int dirfd, datafd;
 	int made_dir, made_data;
 	struct split **splits;
@@ -254,12 +263,13 @@ static int open_shard(struct wn_dataset *ds, struct split *s, struct wn_error *e
 	return WN_OK;
 }
 
-static int grow_files(struct wn_dataset *ds, struct wn_error *err)
+/* Room for k more files. */
+static int grow_files(struct wn_dataset *ds, size_t k, struct wn_error *err)
 {
 	struct file *f;
 	size_t cap;
 
-	if (ds->nfiles < ds->capfiles)
+	if (ds->nfiles + k <= ds->capfiles)
 		return WN_OK;
 	cap = ds->capfiles ? 2 * ds->capfiles : 16;
 	f = realloc(ds->files, cap * sizeof *f);
@@ -278,7 +288,7 @@ static int close_shard(struct wn_dataset *ds, struct split *s, struct wn_error *
 	size_t r;
 	int fd;
 
-	WN_TRY(grow_files(ds, err));
+	WN_TRY(grow_files(ds, 1, err));
 	WN_TRY(feed(ds, s, s->in, s->inlen, ZSTD_e_end, err));
 	s->inlen = 0;
 	assert(s->produced <= ds->max_size || s->oversize);
@@ -294,6 +304,7 @@ static int close_shard(struct wn_dataset *ds, struct split *s, struct wn_error *
 	f->sh.records = s->records;
 	f->sh.bytes = s->produced;
 	f->sh.raw_bytes = s->raw;
+	f->ext = WN_DS_SHARD_EXT;
 	f->index = s->next - 1;
 	memcpy(f->tmp, s->tmp, sizeof f->tmp);
 	/* Counted before fsync and close, so a failure there still removes the
@@ -350,12 +361,67 @@ static int append(struct wn_dataset *ds, struct split *s, const char *rec, size_
 	return WN_OK;
 }
 
+/* ---- token shards ---------------------------------------------------------- */
+
+static int tok_failed(struct wn_dataset *ds, int status)
+{
+	if (ds->status == WN_OK)
+		ds->status = status;
+	return status;
+}
+
+static int open_tokens(struct wn_dataset *ds, struct split *s, struct wn_error *err)
+{
+	int rc = wn_ds_tok_open(s->tok, s->name, s->next++, err);
+
+	return rc < 0 ? tok_failed(ds, rc) : WN_OK;
+}
+
+/* Complete the files of the open token shard of s and hand them over to
+ * ds->files: from then on, a failure removes them through the list. */
+static int close_tokens(struct wn_dataset *ds, struct split *s, struct wn_error *err)
+{
+	struct wn_ds_tokshard *t = s->tok;
+	int rc;
+
+	WN_TRY(grow_files(ds, ds->fmt->nfiles, err));
+	rc = wn_ds_tok_end(t, err);
+	if (rc < 0)
+		return tok_failed(ds, rc);
+	for (size_t i = 0; i < ds->fmt->nfiles; i++) {
+		struct file *f = &ds->files[ds->nfiles++];
+
+		memset(f, 0, sizeof *f);
+		f->sh.split = s->name;
+		f->sh.role = ds->fmt->files[i].role;
+		f->sh.records = t->documents;
+		f->sh.tokens = t->tokens;
+		f->sh.bytes = f->sh.raw_bytes = t->f[i].bytes;
+		memcpy(f->sh.sha256, t->f[i].sha256, 32);
+		memcpy(f->sh.xxh3, t->f[i].xxh3, 16);
+		f->ext = ds->fmt->files[i].ext;
+		f->index = s->next - 1;
+		memcpy(f->tmp, t->f[i].tmp, sizeof f->tmp);
+	}
+	rc = wn_ds_tok_sync(t, err);
+	return rc < 0 ? tok_failed(ds, rc) : WN_OK;
+}
+
 /* ---- splits ---------------------------------------------------------------- */
+
+static int split_is_open(const struct split *s)
+{
+	return s->tok ? s->tok->open : s->fd >= 0;
+}
 
 static void split_free(struct split *s)
 {
 	if (!s)
 		return;
+	if (s->tok) {
+		wn_ds_tok_release(s->tok);
+		free(s->tok);
+	}
 	ZSTD_freeCCtx(s->cctx);
 	EVP_MD_CTX_free(s->sha);
 	XXH3_freeState(s->xxh);
@@ -384,6 +450,27 @@ static int split_new(struct wn_dataset *ds, const char *name, struct split **out
 		return fail(ds, err, WN_ENOMEM, "out of memory");
 	s->fd = -1;
 	s->name = strdup(name);
+	if (ds->format != WN_SHARD_JSONL) {
+		s->tok = calloc(1, sizeof *s->tok);
+		if (s->tok) {
+			*s->tok = (struct wn_ds_tokshard){
+				.format = ds->format,
+				.dtype = ds->dtype,
+				.eot = ds->eot,
+				.tokenizer_name = ds->tokenizer_name,
+				.dir = ds->dir,
+				.datafd = ds->datafd,
+			};
+		}
+		/* init before anything else: release needs its closed files. */
+		if (!s->tok || wn_ds_tok_init(s->tok) < 0 || !s->name) {
+			split_free(s);
+			return fail(ds, err, WN_ENOMEM, "out of memory");
+		}
+		ds->splits[ds->nsplits++] = s;
+		*out = s;
+		return WN_OK;
+	}
 	s->in = malloc(IN_CHUNK);
 	s->cctx = ZSTD_createCCtx();
 	s->sha = EVP_MD_CTX_new();
@@ -434,6 +521,10 @@ int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec, si
 	if (ds->finished)
 		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%s: the dataset is finished",
 		                    ds->dir);
+	if (ds->format != WN_SHARD_JSONL)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "%s: a %s dataset holds token ids, not records", ds->dir,
+		                    ds->fmt->name);
 	if (len == 0)
 		return wn_error_set(err, WN_EDATA, NULL, 0, "empty record");
 	/* A newline inside would split the record in two JSONL lines. */
@@ -467,21 +558,102 @@ int wn_dataset_add(struct wn_dataset *ds, const char *split, const char *rec, si
 	return WN_OK;
 }
 
+/*
+ * A token shard is closed as soon as it reaches a limit, or before a
+ * document that would take it past one; a document over a limit by itself
+ * gets a shard of its own.  The sizes are exact, so the shards depend only
+ * on the documents and the limits.
+ */
+static int tokens_fit(const struct wn_dataset *ds, const struct wn_ds_tokshard *t,
+                      uint64_t more)
+{
+	return wn_ds_tok_data_bytes(t) + more * t->width <= ds->max_size &&
+	       (!ds->max_tokens || t->tokens + more <= ds->max_tokens);
+}
+
+static int tokens_full(const struct wn_dataset *ds, const struct wn_ds_tokshard *t)
+{
+	return wn_ds_tok_data_bytes(t) >= ds->max_size ||
+	       (ds->max_tokens && t->tokens >= ds->max_tokens) ||
+	       (ds->max_records && t->documents >= ds->max_records);
+}
+
+int wn_dataset_add_tokens(struct wn_dataset *ds, const char *split, const uint32_t *ids,
+                          size_t n, struct wn_error *err)
+{
+	struct split *s;
+	uint64_t more = (uint64_t)n + (ds->format == WN_SHARD_NANOGPT);
+	int rc;
+
+	if (ds->status < 0)
+		return wn_error_set(err, ds->status, NULL, 0, "%s: the dataset failed earlier",
+		                    ds->dir);
+	if (ds->finished)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%s: the dataset is finished",
+		                    ds->dir);
+	if (ds->format == WN_SHARD_JSONL)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "%s: a JSON Lines dataset holds records, not token ids",
+		                    ds->dir);
+	/* Checked before anything is written: a refused document leaves no
+	 * trace and the writer stays usable. */
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] >= ds->vocab_size)
+			return wn_error_set(err, WN_EDATA, NULL, 0,
+			                    "token id %" PRIu32 " (at %zu) is not below the "
+			                    "vocabulary size %" PRIu32, ids[i], i, ds->vocab_size);
+	if (ds->format == WN_SHARD_MEGATRON && n > INT32_MAX)
+		return wn_error_set(err, WN_EDATA, NULL, 0,
+		                    "a document of %zu tokens: a Megatron index holds lengths "
+		                    "below 2^31", n);
+	s = split_find(ds, split);
+	if (!s)
+		WN_TRY(split_new(ds, split, &s, err));
+	ds->last = s;
+	if (s->tok->open && !tokens_fit(ds, s->tok, more))
+		WN_TRY(close_tokens(ds, s, err));
+	if (!s->tok->open)
+		WN_TRY(open_tokens(ds, s, err));
+	rc = wn_ds_tok_add(s->tok, ids, n, err);
+	if (rc < 0)
+		return tok_failed(ds, rc);
+	if (tokens_full(ds, s->tok))
+		WN_TRY(close_tokens(ds, s, err));
+	return WN_OK;
+}
+
+/* A shard counts once: a token shard by its token file. */
+static int shard_counts(const struct wn_dataset *ds, const struct wn_ds_shard *sh)
+{
+	return !sh->role || strcmp(sh->role, ds->fmt->files[0].role) == 0;
+}
+
 void wn_dataset_totals(const struct wn_dataset *ds, struct wn_dataset_totals *t)
 {
 	memset(t, 0, sizeof *t);
 	for (size_t i = 0; i < ds->nfiles; i++) {
-		t->shards++;
-		t->records += ds->files[i].sh.records;
-		t->bytes += ds->files[i].sh.bytes;
-		t->raw_bytes += ds->files[i].sh.raw_bytes;
+		const struct wn_ds_shard *sh = &ds->files[i].sh;
+		int first = shard_counts(ds, sh);
+
+		t->shards += (uint64_t)first;
+		t->records += first ? sh->records : 0;
+		t->tokens += first ? sh->tokens : 0;
+		t->bytes += sh->bytes;
+		t->raw_bytes += sh->raw_bytes;
 	}
 	for (size_t i = 0; i < ds->nsplits; i++) {
 		const struct split *s = ds->splits[i];
 
-		if (s->fd < 0)
+		if (!split_is_open(s))
 			continue;
 		t->shards++;
+		if (s->tok) {
+			t->records += s->tok->documents;
+			t->tokens += s->tok->tokens;
+			t->bytes += wn_ds_tok_bytes(s->tok);
+			t->raw_bytes += wn_ds_tok_bytes(s->tok);
+			continue;
+		}
 		t->records += s->records;
 		t->bytes += s->produced;
 		t->raw_bytes += s->raw;
@@ -706,6 +878,36 @@ static int utf8_ok(const char *s)
 	return j != NULL;
 }
 
+/* The options of the token formats, before anything is made. */
+static int check_token_opts(const struct wn_dataset_opts *o, struct wn_error *err)
+{
+	unsigned char sha[32];
+
+	if (!wn_ds_format_of(o->format))
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "unknown shard format %d",
+		                    (int)o->format);
+	if (o->format == WN_SHARD_JSONL)
+		return WN_OK;
+	if (o->vocab_size == 0)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "token formats need the vocabulary size");
+	if (o->format == WN_SHARD_MEGATRON && o->vocab_size - 1 > (uint32_t)INT32_MAX)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "a vocabulary of %" PRIu32 " tokens: Megatron's int32 ids "
+		                    "hold at most 2^31", o->vocab_size);
+	if (o->format == WN_SHARD_NANOGPT && o->eot >= o->vocab_size)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "end-of-text token %" PRIu32 " is not below the vocabulary "
+		                    "size %" PRIu32, o->eot, o->vocab_size);
+	if (o->tokenizer_name && !utf8_ok(o->tokenizer_name))
+		return wn_error_set(err, WN_EUSAGE, NULL, 0, "the tokenizer name is not UTF-8");
+	if (o->tokenizer_sha256 && o->tokenizer_sha256[0] &&
+	    wn_ds_unhex(sha, sizeof sha, o->tokenizer_sha256) != 0)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "the tokenizer's sha256 is not 64 lowercase hex digits");
+	return WN_OK;
+}
+
 int wn_dataset_create(struct wn_dataset **out, const struct wn_dataset_opts *o,
                       struct wn_error *err)
 {
@@ -723,6 +925,7 @@ int wn_dataset_create(struct wn_dataset **out, const struct wn_dataset_opts *o,
 		                    MAX_THREADS);
 	if (o->pipeline && !utf8_ok(o->pipeline))
 		return wn_error_set(err, WN_EUSAGE, NULL, 0, "the pipeline text is not UTF-8");
+	WN_TRY(check_token_opts(o, err));
 	ds = calloc(1, sizeof *ds);
 	if (!ds)
 		return wn_error_set(err, WN_ENOMEM, NULL, 0, "out of memory");
@@ -731,11 +934,23 @@ int wn_dataset_create(struct wn_dataset **out, const struct wn_dataset_opts *o,
 	ds->threads = o->threads ? o->threads : 1;
 	ds->max_size = o->max_size ? o->max_size : WN_DEFAULT_MAX_SHARD_SIZE;
 	ds->max_records = o->max_records;
+	ds->format = o->format;
+	ds->fmt = wn_ds_format_of(o->format);
+	if (ds->format != WN_SHARD_JSONL) {
+		ds->max_tokens = o->max_tokens;
+		ds->vocab_size = o->vocab_size;
+		ds->eot = o->eot;
+		ds->dtype = wn_ds_dtype_for(o->format, o->vocab_size);
+	}
 	ds->dir = strdup(o->dir);
 	ds->pipeline = strdup(o->pipeline ? o->pipeline : "");
 	ds->name = o->name && o->name[0] ? strdup(o->name) : default_name(o->dir);
-	ds->out = malloc(OUT_CHUNK);
-	if (!ds->dir || !ds->pipeline || !ds->name || !ds->out) {
+	ds->tokenizer_name = strdup(o->tokenizer_name ? o->tokenizer_name : "");
+	ds->tokenizer_sha256 = strdup(o->tokenizer_sha256 ? o->tokenizer_sha256 : "");
+	/* Token shards have buffers of their own. */
+	ds->out = ds->format == WN_SHARD_JSONL ? malloc(OUT_CHUNK) : NULL;
+	if (!ds->dir || !ds->pipeline || !ds->name || !ds->tokenizer_name ||
+	    !ds->tokenizer_sha256 || (ds->format == WN_SHARD_JSONL && !ds->out)) {
 		rc = wn_error_set(err, WN_ENOMEM, NULL, 0, "out of memory");
 		goto fail;
 	}
@@ -817,7 +1032,7 @@ static int write_top(struct wn_dataset *ds, int which, const struct wn_buf *b,
 	return WN_OK;
 }
 
-/* Give every shard its final name: the count of its split is known now. */
+/* Give every file its final name: the count of its split is known now. */
 static int rename_shards(struct wn_dataset *ds, struct wn_error *err)
 {
 	for (size_t i = 0; i < ds->nfiles; i++) {
@@ -828,8 +1043,8 @@ static int rename_shards(struct wn_dataset *ds, struct wn_error *err)
 		for (size_t j = 0; j < ds->nsplits; j++)
 			if (ds->splits[j]->name == f->sh.split)
 				n = ds->splits[j]->next;
-		if (asprintf(&path, WN_DS_DATA "/%s-%05u-of-%05u" WN_DS_SHARD_EXT, f->sh.split,
-		             f->index, n) < 0)
+		if (asprintf(&path, WN_DS_DATA "/%s-%05u-of-%05u%s", f->sh.split, f->index, n,
+		             f->ext) < 0)
 			return fail(ds, err, WN_ENOMEM, "out of memory");
 		if (renameat(ds->datafd, f->tmp, ds->datafd, path + sizeof WN_DS_DATA) != 0) {
 			int e = errno;
@@ -867,20 +1082,32 @@ static int write_meta(struct wn_dataset *ds, struct wn_error *err)
 		sums[i].name = ds->splits[i]->name;
 	qsort(sums, ds->nsplits, sizeof *sums, sum_cmp);
 	for (size_t i = 0; i < ds->nfiles; i++) {
-		struct wn_ds_split_sum key = { .name = ds->files[i].sh.split }, *s;
+		const struct wn_ds_shard *sh = &ds->files[i].sh;
+		struct wn_ds_split_sum key = { .name = sh->split }, *s;
+		int first = shard_counts(ds, sh);
 
 		s = bsearch(&key, sums, ds->nsplits, sizeof *sums, sum_cmp);
 		assert(s);
-		s->shards++;
-		s->records += ds->files[i].sh.records;
-		s->bytes += ds->files[i].sh.bytes;
-		s->raw_bytes += ds->files[i].sh.raw_bytes;
+		s->files++;
+		s->bytes += sh->bytes;
+		s->raw_bytes += sh->raw_bytes;
+		if (first) {
+			s->shards++;
+			s->records += sh->records;
+			s->tokens += sh->tokens;
+		}
 	}
 	m = (struct wn_ds_meta){
 		.name = ds->name,
 		.pipeline = ds->pipeline,
 		.tool_version = PACKAGE_VERSION,
 		.level = ds->level,
+		.format = ds->format,
+		.dtype = ds->dtype,
+		.vocab_size = ds->vocab_size,
+		.eot = ds->eot,
+		.tokenizer_name = ds->tokenizer_name,
+		.tokenizer_sha256 = ds->tokenizer_sha256,
 		.shards = sorted,
 		.nshards = ds->nfiles,
 		.splits = sums,
@@ -922,9 +1149,14 @@ int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err)
 	if (ds->finished)
 		return wn_error_set(err, WN_EUSAGE, NULL, 0, "%s: the dataset is finished",
 		                    ds->dir);
-	for (size_t i = 0; i < ds->nsplits; i++)
-		if (ds->splits[i]->fd >= 0)
-			WN_TRY(close_shard(ds, ds->splits[i], err));
+	for (size_t i = 0; i < ds->nsplits; i++) {
+		struct split *s = ds->splits[i];
+
+		if (s->tok && s->tok->open)
+			WN_TRY(close_tokens(ds, s, err));
+		else if (s->fd >= 0)
+			WN_TRY(close_shard(ds, s, err));
+	}
 	WN_TRY(rename_shards(ds, err));
 	WN_TRY(write_meta(ds, err));
 	if (fsync(ds->dirfd) != 0)
@@ -942,6 +1174,8 @@ static void remove_partial(struct wn_dataset *ds)
 	for (size_t i = 0; i < ds->nsplits; i++) {
 		struct split *s = ds->splits[i];
 
+		if (s->tok)
+			wn_ds_tok_discard(s->tok);
 		if (s->fd >= 0) {
 			close(s->fd);
 			s->fd = -1;
@@ -991,5 +1225,7 @@ void wn_dataset_free(struct wn_dataset *ds)
 	free(ds->dir);
 	free(ds->name);
 	free(ds->pipeline);
+	free(ds->tokenizer_name);
+	free(ds->tokenizer_sha256);
 	free(ds);
 }

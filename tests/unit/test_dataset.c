@@ -1,7 +1,8 @@
 /*
  * test_dataset.c - the dataset writer and verifier: shard limits, content,
  * hashes, determinism, the metadata files, and every kind of problem
- * verification reports.
+ * verification reports; for JSONL and for the token formats, whose files
+ * are read back here by their published layouts.
  */
 #include <check.h>
 #include <dirent.h>
@@ -1436,6 +1437,1273 @@ START_TEST(test_verify_multi_frame_shard)
 }
 END_TEST
 
+/* ---- token formats ----------------------------------------------------------- */
+
+#define TOK_SHA "9b2f0e23a65b7b4ed4e1d1c5bd9f2ba9a3e1e0b4a8e5e6f1c0d2b3a4f5e6d7c8"
+
+/* What was added to a split, as its token shards must hold it. */
+struct tok_split {
+	uint32_t *ids;  /* every document's ids, in order */
+	uint64_t *lens; /* each document's length */
+	size_t nids, ndocs, capids, capdocs;
+};
+
+struct tok_expect {
+	struct tok_split split[2]; /* train, validation */
+};
+
+static const char *const tok_splits[] = { "train", "validation" };
+
+static void tok_push(struct tok_split *s, const uint32_t *ids, size_t n)
+{
+	if (s->nids + n > s->capids) {
+		s->capids = 2 * (s->nids + n) + 16;
+		s->ids = realloc(s->ids, s->capids * sizeof *s->ids);
+		ck_assert_ptr_nonnull(s->ids);
+	}
+	if (s->ndocs == s->capdocs) {
+		s->capdocs = 2 * s->capdocs + 16;
+		s->lens = realloc(s->lens, s->capdocs * sizeof *s->lens);
+		ck_assert_ptr_nonnull(s->lens);
+	}
+	memcpy(s->ids + s->nids, ids, n * sizeof *ids);
+	s->nids += n;
+	s->lens[s->ndocs++] = n;
+}
+
+static void tok_expect_release(struct tok_expect *e)
+{
+	for (int i = 0; i < 2; i++) {
+		free(e->split[i].ids);
+		free(e->split[i].lens);
+	}
+	memset(e, 0, sizeof *e);
+}
+
+static struct wn_dataset_opts tok_opts(const char *dir, enum wn_shard_format f, uint32_t vocab)
+{
+	struct wn_dataset_opts o = {
+		.dir = dir,
+		.threads = 1,
+		.pipeline = "winnow read in.jsonl then tokenize -t gpt2.tiktoken then shard -o out",
+		.name = "tokens",
+		.format = f,
+		.vocab_size = vocab,
+		.eot = vocab - 1,
+		.tokenizer_name = "gpt2.tiktoken",
+		.tokenizer_sha256 = TOK_SHA,
+	};
+	return o;
+}
+
+/* Write `ndocs` documents of 0 to `maxlen` ids below the end-of-text token
+ * (the last id), one in 4 to "validation"; the large ids of the vocabulary
+ * come up often, so a wrong dtype would show. */
+static void build_tokens(const struct wn_dataset_opts *o, unsigned ndocs, unsigned maxlen,
+                         struct tok_expect *e)
+{
+	struct wn_dataset *ds;
+	struct wn_error err;
+	uint32_t *ids = malloc((maxlen + 1) * sizeof *ids);
+
+	rng = 0x5851f42d4c957f2dull;
+	memset(e, 0, sizeof *e);
+	wn_error_clear(&err);
+	ck_assert_msg(wn_dataset_create(&ds, o, &err) == WN_OK, "create: %s", err.msg);
+	for (unsigned i = 0; i < ndocs; i++) {
+		size_t n = (size_t)(rnd() % (maxlen + 1));
+		int k = i % 4 == 1;
+
+		for (size_t j = 0; j < n; j++)
+			ids[j] = rnd() % 3 ? (uint32_t)(rnd() % (o->vocab_size - 1))
+			                   : o->vocab_size - 2 - (uint32_t)(rnd() % 4);
+		if (wn_dataset_add_tokens(ds, tok_splits[k], ids, n, &err) != WN_OK)
+			ck_abort_msg("add: %s", err.msg);
+		tok_push(&e->split[k], ids, n);
+	}
+	ck_assert_msg(wn_dataset_finish(ds, &err) == WN_OK, "finish: %s", err.msg);
+	wn_dataset_free(ds);
+	free(ids);
+}
+
+static uint64_t le(const unsigned char *p, unsigned width)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = width; i-- > 0;)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t jget(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	ck_assert_msg(json_is_integer(v), "no integer '%s'", key);
+	return (uint64_t)json_integer_value(v);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	ck_assert_msg(s != NULL, "no string '%s'", key);
+	return s;
+}
+
+/* The manifest entries of one split and role, in path (= shard) order. */
+static size_t entries(json_t *m, const char *split, const char *role, json_t **out, size_t cap)
+{
+	json_t *sh;
+	size_t i, k = 0;
+
+	json_array_foreach(json_object_get(m, "shards"), i, sh) {
+		if (strcmp(jstr(sh, "split"), split) != 0 || strcmp(jstr(sh, "role"), role) != 0)
+			continue;
+		ck_assert_uint_lt(k, cap);
+		out[k++] = sh;
+	}
+	return k;
+}
+
+/*
+ * Read a Megatron .idx per the layout of indexed_dataset.py, without the
+ * writer's code: magic, version 1, the dtype code, S sequences and S + 1
+ * document indices 0..S, offsets that follow the lengths.  The lengths are
+ * compared with want[0..S) and their sum with the .bin's size.
+ */
+static uint64_t read_idx(const char *path, unsigned code, unsigned width, uint64_t bin_bytes,
+                         const uint64_t *want)
+{
+	size_t len;
+	unsigned char *d = (unsigned char *)slurp(path, &len);
+	uint64_t s, docs, sum = 0;
+
+	ck_assert_uint_ge(len, 34);
+	ck_assert(memcmp(d, "MMIDIDX\0\0", 9) == 0);
+	ck_assert_uint_eq(le(d + 9, 8), 1);
+	ck_assert_uint_eq(d[17], code);
+	s = le(d + 18, 8);
+	docs = le(d + 26, 8);
+	ck_assert_uint_eq(docs, s + 1);
+	ck_assert_uint_eq(len, 34 + 4 * s + 8 * s + 8 * docs);
+	for (uint64_t i = 0; i < s; i++) {
+		int32_t n = (int32_t)le(d + 34 + 4 * i, 4);
+		uint64_t ptr = le(d + 34 + 4 * s + 8 * i, 8);
+
+		if (n < 0 || (uint64_t)n != want[i] || ptr != sum * width)
+			ck_abort_msg("%s: sequence %llu: length %d (want %llu), offset %llu", path,
+			             (unsigned long long)i, n, (unsigned long long)want[i],
+			             (unsigned long long)ptr);
+		sum += (uint64_t)n;
+	}
+	for (uint64_t i = 0; i < docs; i++)
+		if (le(d + 34 + 12 * s + 8 * i, 8) != i)
+			ck_abort_msg("%s: document index %llu", path, (unsigned long long)i);
+	ck_assert_uint_eq(sum * width, bin_bytes);
+	free(d);
+	return s;
+}
+
+/* The file's sha256 and xxh3-128, as the manifest must give them. */
+static void assert_hashes(const char *dir, json_t *sh)
+{
+	char *path = join(dir, jstr(sh, "path")), *data, h[65];
+	size_t len;
+
+	data = slurp(path, &len);
+	ck_assert_uint_eq(len, jget(sh, "bytes"));
+	sha256_hex(h, data, len);
+	ck_assert_str_eq(jstr(sh, "sha256"), h);
+	xxh128_hex(h, data, len);
+	ck_assert_str_eq(jstr(sh, "xxh3_128"), h);
+	free(data);
+	free(path);
+}
+
+/* The token files of a split hold its documents, concatenated, each one
+ * followed by eot when eot >= 0 (nanoGPT); returns the number of shards. */
+static size_t assert_split_tokens(const char *dir, json_t *m, const struct tok_split *e,
+                                  const char *split, unsigned width, int64_t eot)
+{
+	json_t *files[64];
+	size_t n = entries(m, split, "tokens", files, 64), pos = 0, doc = 0;
+	uint64_t left = e->ndocs ? e->lens[0] : 0, docs = 0;
+
+	for (size_t f = 0; f < n; f++) {
+		char *path = join(dir, jstr(files[f], "path"));
+		size_t len;
+		unsigned char *d = (unsigned char *)slurp(path, &len);
+
+		assert_hashes(dir, files[f]);
+		ck_assert_uint_eq(len % width, 0);
+		ck_assert_uint_eq(len / width, jget(files[f], "tokens"));
+		for (size_t i = 0; i < len / width; i++) {
+			uint64_t v = le(d + width * i, width);
+
+			if (eot >= 0 && left == 0) {
+				if (v != (uint64_t)eot || doc >= e->ndocs)
+					ck_abort_msg("%s: token %zu: %llu, not the end of text",
+					             path, i, (unsigned long long)v);
+				doc++;
+				left = doc < e->ndocs ? e->lens[doc] : 0;
+				continue;
+			}
+			if (pos >= e->nids || v != e->ids[pos])
+				ck_abort_msg("%s: token %zu: %llu, want %llu", path, i,
+				             (unsigned long long)v,
+				             (unsigned long long)(pos < e->nids ? e->ids[pos] : 0));
+			pos++;
+			left--;
+		}
+		docs += jget(files[f], "documents");
+		free(d);
+		free(path);
+	}
+	ck_assert_uint_eq(pos, e->nids);
+	if (eot >= 0)
+		ck_assert_uint_eq(doc, e->ndocs);
+	ck_assert_uint_eq(docs, e->ndocs);
+	return n;
+}
+
+/* Megatron: a .bin and an .idx per shard; the index read by the layout. */
+START_TEST(test_megatron_layout)
+{
+	char *root = tmp_root(), *dir = join(root, "ds");
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_MEGATRON, 50257);
+	struct tok_expect e;
+	json_t *m, *bins[64], *idxs[64];
+
+	o.max_tokens = 600;
+	build_tokens(&o, 160, 40, &e);
+	m = load_manifest(dir);
+	ck_assert_uint_eq(jget(m, "version"), 2);
+	ck_assert_str_eq(jstr(m, "shard_format"), "megatron");
+	ck_assert_str_eq(jstr(m, "dtype"), "uint16");
+	for (int k = 0; k < 2; k++) {
+		size_t nb = assert_split_tokens(dir, m, &e.split[k], tok_splits[k], 2, -1);
+		size_t ni = entries(m, tok_splits[k], "index", idxs, 64), doc = 0;
+
+		ck_assert_uint_eq(entries(m, tok_splits[k], "tokens", bins, 64), nb);
+		ck_assert_uint_eq(ni, nb);
+		for (size_t f = 0; f < ni; f++) {
+			const char *bp = jstr(bins[f], "path"), *ip = jstr(idxs[f], "path");
+			char *p = join(dir, ip);
+			uint64_t s;
+
+			/* A pair: data/{split}-{i}-of-{n}.bin and .idx. */
+			ck_assert_uint_eq(strlen(bp), strlen(ip));
+			ck_assert(strncmp(bp, ip, strlen(bp) - 4) == 0);
+			ck_assert_str_eq(bp + strlen(bp) - 4, ".bin");
+			ck_assert_str_eq(ip + strlen(ip) - 4, ".idx");
+			assert_hashes(dir, idxs[f]);
+			s = read_idx(p, 8, 2, jget(bins[f], "bytes"), e.split[k].lens + doc);
+			ck_assert_uint_eq(s, jget(idxs[f], "documents"));
+			ck_assert_uint_eq(s, jget(bins[f], "documents"));
+			ck_assert_uint_eq(jget(idxs[f], "tokens"), jget(bins[f], "tokens"));
+			ck_assert_str_eq(jstr(idxs[f], "format"), "megatron");
+			ck_assert_str_eq(jstr(idxs[f], "dtype"), "uint16");
+			doc += s;
+			free(p);
+		}
+		ck_assert_uint_eq(doc, e.split[k].ndocs);
+		if (k == 0)
+			ck_assert_uint_ge(nb, 3);
+	}
+	json_decref(m);
+	tok_expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(dir);
+}
+END_TEST
+
+/* Write documents of these lengths to "train"; ids (31 i + j) mod (vocab - 1). */
+static void build_lengths(const struct wn_dataset_opts *o, const size_t *lens, size_t n,
+                          struct tok_expect *e)
+{
+	struct wn_dataset *ds;
+	struct wn_error err;
+	size_t max = 0;
+	uint32_t *ids;
+
+	for (size_t i = 0; i < n; i++)
+		max = lens[i] > max ? lens[i] : max;
+	ids = malloc((max + 1) * sizeof *ids);
+	memset(e, 0, sizeof *e);
+	wn_error_clear(&err);
+	ck_assert_msg(wn_dataset_create(&ds, o, &err) == WN_OK, "create: %s", err.msg);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < lens[i]; j++)
+			ids[j] = (uint32_t)((31 * i + j) % (o->vocab_size - 1));
+		if (wn_dataset_add_tokens(ds, "train", ids, lens[i], &err) != WN_OK)
+			ck_abort_msg("add: %s", err.msg);
+		tok_push(&e->split[0], ids, lens[i]);
+	}
+	ck_assert_msg(wn_dataset_finish(ds, &err) == WN_OK, "finish: %s", err.msg);
+	wn_dataset_free(ds);
+	free(ids);
+}
+
+/* datatrove: .ds tokens, .ds.index cumulative ends, .ds.metadata. */
+START_TEST(test_datatrove_layout)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), *dir2 = join(root, "ds2");
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_DATATROVE, 50257);
+	struct tok_expect e;
+	json_t *m, *ds[64], *ix[64], *md[64];
+	size_t lens[51];
+
+	o.max_size = 2000;
+	build_tokens(&o, 200, 50, &e);
+	m = load_manifest(dir);
+	ck_assert_str_eq(jstr(m, "shard_format"), "datatrove");
+	ck_assert_str_eq(jstr(m, "dtype"), "uint16");
+	for (int k = 0; k < 2; k++) {
+		size_t n = assert_split_tokens(dir, m, &e.split[k], tok_splits[k], 2, -1), doc = 0;
+
+		entries(m, tok_splits[k], "tokens", ds, 64);
+		ck_assert_uint_eq(entries(m, tok_splits[k], "index", ix, 64), n);
+		ck_assert_uint_eq(entries(m, tok_splits[k], "metadata", md, 64), n);
+		for (size_t f = 0; f < n; f++) {
+			char *p = join(dir, jstr(ix[f], "path"));
+			char *q = join(dir, jstr(md[f], "path"));
+			const char *dp = jstr(ds[f], "path");
+			char *meta, want[128];
+			size_t len, mlen;
+			unsigned char *d = (unsigned char *)slurp(p, &len);
+			uint64_t end = 0;
+
+			ck_assert_str_eq(dp + strlen(dp) - 3, ".ds");
+			ck_assert_str_eq(p + strlen(p) - 9, ".ds.index");
+			assert_hashes(dir, ix[f]);
+			assert_hashes(dir, md[f]);
+			/* One uint64 per document: where it ends, no leading 0. */
+			ck_assert_uint_eq(len, 8 * jget(ds[f], "documents"));
+			for (size_t i = 0; i < len / 8; i++) {
+				end += e.split[k].lens[doc++];
+				if (le(d + 8 * i, 8) != end)
+					ck_abort_msg("%s: end %zu is %llu, want %llu", p, i,
+					             (unsigned long long)le(d + 8 * i, 8),
+					             (unsigned long long)end);
+			}
+			ck_assert_uint_eq(end, jget(ds[f], "tokens"));
+			meta = slurp(q, &mlen);
+			snprintf(want, sizeof want, "gpt2.tiktoken|2\n%llu\n",
+			         (unsigned long long)jget(ds[f], "tokens"));
+			ck_assert_msg(strncmp(meta, want, strlen(want)) == 0, "metadata: %s", meta);
+			free(meta);
+			free(d);
+			free(p);
+			free(q);
+		}
+		ck_assert_uint_eq(doc, e.split[k].ndocs);
+	}
+	json_decref(m);
+	tok_expect_release(&e);
+	/* The last line is the count as humanize.metric(n, unit="T") gives it:
+	 * a shard of exactly 1500 tokens, then one of 7. */
+	o = tok_opts(dir2, WN_SHARD_DATATROVE, 50257);
+	o.max_tokens = 1500;
+	for (size_t i = 0; i < 50; i++)
+		lens[i] = 30;
+	lens[50] = 7;
+	build_lengths(&o, lens, 51, &e);
+	{
+		char *a = join(dir2, "data/train-00000-of-00002.ds.metadata");
+		char *b = join(dir2, "data/train-00001-of-00002.ds.metadata");
+		size_t la, lb;
+		char *ta = slurp(a, &la), *tb = slurp(b, &lb);
+
+		ck_assert_str_eq(ta, "gpt2.tiktoken|2\n1500\n1.50 kT");
+		ck_assert_str_eq(tb, "gpt2.tiktoken|2\n7\n7.00 T");
+		free(ta);
+		free(tb);
+		free(a);
+		free(b);
+	}
+	tok_expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(dir);
+	free(dir2);
+}
+END_TEST
+
+/* nanoGPT: flat tokens, the end-of-text token after every document. */
+START_TEST(test_nanogpt_layout)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), **names, *data = join(dir, "data");
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_NANOGPT, 50257);
+	struct tok_expect e;
+	json_t *m;
+	size_t n;
+
+	o.max_size = 1000;
+	build_tokens(&o, 150, 30, &e);
+	m = load_manifest(dir);
+	ck_assert_str_eq(jstr(m, "shard_format"), "nanogpt");
+	ck_assert_uint_eq(jget(m, "eot"), 50256);
+	for (int k = 0; k < 2; k++)
+		ck_assert_uint_ge(assert_split_tokens(dir, m, &e.split[k], tok_splits[k], 2, 50256),
+		                  k ? 1 : 3);
+	/* Only token files: no index. */
+	n = list_dir(data, &names);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(names[i] + strlen(names[i]) - 4, ".bin");
+	ck_assert_uint_eq(n, json_array_size(json_object_get(m, "shards")));
+	free_names(names, n);
+	json_decref(m);
+	tok_expect_release(&e);
+	free(data);
+	rm_rf(root);
+	free(root);
+	free(dir);
+}
+END_TEST
+
+/* The dtype follows each format's threshold on the vocabulary size. */
+START_TEST(test_token_dtypes)
+{
+	static const struct {
+		enum wn_shard_format f;
+		uint32_t vocab;
+		const char *dtype;
+		unsigned width, code;
+	} cases[] = {
+		{ WN_SHARD_MEGATRON, 65499, "uint16", 2, 8 },
+		{ WN_SHARD_MEGATRON, 65500, "int32", 4, 4 },
+		{ WN_SHARD_MEGATRON, 200019, "int32", 4, 4 },
+		{ WN_SHARD_DATATROVE, 65536, "uint16", 2, 0 },
+		{ WN_SHARD_DATATROVE, 65537, "uint32", 4, 0 },
+		{ WN_SHARD_DATATROVE, 100277, "uint32", 4, 0 },
+		{ WN_SHARD_NANOGPT, 65536, "uint16", 2, 0 },
+		{ WN_SHARD_NANOGPT, 65537, "uint32", 4, 0 },
+	};
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char *root = tmp_root(), *dir = join(root, "ds");
+		struct wn_dataset_opts o = tok_opts(dir, cases[c].f, cases[c].vocab);
+		struct wn_verify_report rep;
+		struct tok_expect e;
+		json_t *m, *idx[64], *bin[64];
+		int nano = cases[c].f == WN_SHARD_NANOGPT;
+
+		build_tokens(&o, 40, 20, &e);
+		m = load_manifest(dir);
+		ck_assert_str_eq(jstr(m, "dtype"), cases[c].dtype);
+		assert_split_tokens(dir, m, &e.split[0], "train", cases[c].width,
+		                    nano ? (int64_t)cases[c].vocab - 1 : -1);
+		if (cases[c].code) {
+			char *p;
+
+			ck_assert_uint_eq(entries(m, "train", "index", idx, 64), 1);
+			entries(m, "train", "tokens", bin, 64);
+			p = join(dir, jstr(idx[0], "path"));
+			read_idx(p, cases[c].code, cases[c].width, jget(bin[0], "bytes"),
+			         e.split[0].lens);
+			free(p);
+		}
+		ck_assert_int_eq(run_verify(dir, 1, 2, &rep), WN_OK);
+		wn_verify_report_release(&rep);
+		json_decref(m);
+		tok_expect_release(&e);
+		rm_rf(root);
+		free(root);
+		free(dir);
+	}
+}
+END_TEST
+
+/*
+ * The shards of "train" against the limits: none over a limit unless it
+ * holds one document, and none closed while the next document would have
+ * fit (unless full); the documents in order, none lost.
+ */
+static void assert_token_limits(const char *dir, const struct wn_dataset_opts *o,
+                                const struct tok_expect *e, unsigned width, unsigned extra)
+{
+	json_t *m = load_manifest(dir), *sh[64];
+	size_t n = entries(m, "train", "tokens", sh, 64), doc = 0;
+
+	ck_assert_uint_ge(n, 3);
+	for (size_t f = 0; f < n; f++) {
+		uint64_t docs = jget(sh[f], "documents"), tokens = jget(sh[f], "tokens");
+		uint64_t bytes = jget(sh[f], "bytes"), next;
+
+		ck_assert_uint_gt(docs, 0);
+		if (docs > 1) {
+			if (o->max_size)
+				ck_assert_uint_le(bytes, o->max_size);
+			if (o->max_tokens)
+				ck_assert_uint_le(tokens, o->max_tokens);
+		}
+		if (o->max_records)
+			ck_assert_uint_le(docs, o->max_records);
+		doc += docs;
+		if (f + 1 == n)
+			break;
+		next = e->split[0].lens[doc] + extra;
+		if (o->max_size)
+			ck_assert_msg(bytes + next * width > o->max_size || bytes >= o->max_size,
+			              "shard %zu closed early", f);
+		if (o->max_tokens)
+			ck_assert_msg(tokens + next > o->max_tokens || tokens >= o->max_tokens,
+			              "shard %zu closed early", f);
+		if (o->max_records)
+			ck_assert_uint_eq(docs, o->max_records);
+	}
+	ck_assert_uint_eq(doc, e->split[0].ndocs);
+	assert_split_tokens(dir, m, &e->split[0], "train", width,
+	                    extra ? (int64_t)o->vocab_size - 1 : -1);
+	json_decref(m);
+}
+
+START_TEST(test_token_shard_limits)
+{
+	char *root = tmp_root(), *d1 = join(root, "t"), *d2 = join(root, "s");
+	char *d3 = join(root, "r");
+	struct wn_dataset_opts o;
+	struct tok_expect e;
+	json_t *m, *sh[64];
+	size_t lens[300], n, alone = 0;
+
+	rng = 99;
+	for (size_t i = 0; i < 300; i++)
+		lens[i] = (size_t)(rnd() % 60);
+	/* By tokens, Megatron. */
+	o = tok_opts(d1, WN_SHARD_MEGATRON, 50257);
+	o.max_tokens = 500;
+	build_lengths(&o, lens, 300, &e);
+	assert_token_limits(d1, &o, &e, 2, 0);
+	tok_expect_release(&e);
+	/* By bytes of the token file, datatrove; document 40 alone is over. */
+	lens[40] = 700;
+	o = tok_opts(d2, WN_SHARD_DATATROVE, 50257);
+	o.max_size = 1024;
+	build_lengths(&o, lens, 300, &e);
+	assert_token_limits(d2, &o, &e, 2, 0);
+	m = load_manifest(d2);
+	n = entries(m, "train", "tokens", sh, 64);
+	for (size_t f = 0; f < n; f++) {
+		if (jget(sh[f], "tokens") == 700) {
+			ck_assert_uint_eq(jget(sh[f], "documents"), 1);
+			alone++;
+		}
+	}
+	ck_assert_uint_eq(alone, 1);
+	json_decref(m);
+	tok_expect_release(&e);
+	/* By documents, nanoGPT. */
+	o = tok_opts(d3, WN_SHARD_NANOGPT, 50257);
+	o.max_records = 7;
+	build_lengths(&o, lens, 300, &e);
+	assert_token_limits(d3, &o, &e, 2, 1);
+	tok_expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(d1);
+	free(d2);
+	free(d3);
+}
+END_TEST
+
+START_TEST(test_token_two_runs_identical)
+{
+	static const enum wn_shard_format fs[] = { WN_SHARD_MEGATRON, WN_SHARD_DATATROVE,
+	                                           WN_SHARD_NANOGPT };
+
+	for (size_t i = 0; i < 3; i++) {
+		char *root = tmp_root(), *a = join(root, "a"), *b = join(root, "b");
+		struct wn_dataset_opts o = tok_opts(a, fs[i], 50257);
+		struct tok_expect e1, e2;
+
+		o.max_tokens = 1000;
+		build_tokens(&o, 300, 40, &e1);
+		o.dir = b;
+		o.threads = 4;
+		build_tokens(&o, 300, 40, &e2);
+		assert_same_tree(a, b);
+		tok_expect_release(&e1);
+		tok_expect_release(&e2);
+		rm_rf(root);
+		free(root);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_token_api_misuse)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), *jdir = join(root, "j");
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_MEGATRON, 1000);
+	struct wn_dataset_opts jo = opts_for(jdir, 0, 1);
+	struct wn_verify_report rep;
+	struct wn_dataset *ds;
+	struct wn_dataset_totals t;
+	struct wn_error err;
+	uint32_t ids[3] = { 1, 2, 999 }, bad[3] = { 1, 1000, 2 };
+	json_t *m;
+
+	wn_error_clear(&err);
+	/* Token ids for a JSONL dataset, and records for a token one. */
+	ck_assert_int_eq(wn_dataset_create(&ds, &jo, &err), WN_OK);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 3, &err), WN_EUSAGE);
+	wn_dataset_free(ds);
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	ck_assert_int_eq(wn_dataset_add(ds, "train", "{}", 2, &err), WN_EUSAGE);
+	/* An id outside the vocabulary: refused, and nothing of it written. */
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 3, &err), WN_OK);
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", bad, 3, &err), WN_EDATA);
+	ck_assert_msg(strstr(err.msg, "1000") != NULL, "%s", err.msg);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "bad-name", ids, 3, &err), WN_EUSAGE);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 2, &err), WN_OK);
+	wn_dataset_totals(ds, &t);
+	ck_assert_uint_eq(t.records, 2);
+	ck_assert_uint_eq(t.tokens, 5);
+	ck_assert_int_eq(wn_dataset_finish(ds, &err), WN_OK);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 2, &err), WN_EUSAGE);
+	wn_dataset_free(ds);
+	m = load_manifest(dir);
+	ck_assert_uint_eq(jget(json_object_get(m, "totals"), "documents"), 2);
+	ck_assert_uint_eq(jget(json_object_get(m, "totals"), "tokens"), 5);
+	json_decref(m);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	rm_rf(dir);
+	/* Options a token dataset cannot have: nothing is created. */
+	o.vocab_size = 0;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	o = tok_opts(dir, WN_SHARD_NANOGPT, 1000);
+	o.eot = 1000;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	o = tok_opts(dir, WN_SHARD_MEGATRON, (uint32_t)1 << 31);
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	wn_dataset_free(ds);
+	o.vocab_size = ((uint32_t)1 << 31) + 1;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	o = tok_opts(dir, WN_SHARD_DATATROVE, 1000);
+	o.tokenizer_sha256 = "ABC";
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	o.tokenizer_sha256 = NULL;
+	o.tokenizer_name = "tok\xff";
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	o.tokenizer_name = NULL;
+	o.format = (enum wn_shard_format)9;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_EUSAGE);
+	ck_assert(!exists(dir));
+	free(dir);
+	free(jdir);
+	rm_rf(root);
+	free(root);
+}
+END_TEST
+
+/* A token dataset without tokenizer details: recorded as "" and accepted. */
+START_TEST(test_token_unknown_tokenizer)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), *meta;
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_DATATROVE, 300);
+	struct wn_verify_report rep;
+	struct tok_expect e;
+	json_t *m, *t;
+	size_t len;
+	char *p;
+
+	o.tokenizer_name = NULL;
+	o.tokenizer_sha256 = NULL;
+	build_tokens(&o, 10, 5, &e);
+	m = load_manifest(dir);
+	t = json_object_get(m, "tokenizer");
+	ck_assert_str_eq(jstr(t, "name"), "");
+	ck_assert_str_eq(jstr(t, "sha256"), "");
+	ck_assert_uint_eq(jget(t, "vocab_size"), 300);
+	p = join(dir, "data/train-00000-of-00001.ds.metadata");
+	meta = slurp(p, &len);
+	ck_assert_msg(strncmp(meta, "Unknown Tokenizer|2\n", 20) == 0, "%s", meta);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	free(meta);
+	free(p);
+	json_decref(m);
+	tok_expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_token_manifest_fields)
+{
+	char *root = tmp_root(), *dir = join(root, "ds");
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_NANOGPT, 50257);
+	const char *order[] = { "format", "version", "tool", "pipeline", "shard_format", "dtype",
+	                        "tokenizer", "eot", "splits", "totals", "root_sha256", "shards" };
+	const char *entry[] = { "path", "split", "format", "role", "dtype", "documents",
+	                        "tokens", "bytes", "sha256", "xxh3_128" };
+	struct tok_expect e;
+	json_t *m, *v, *t, *sh;
+	const char *key;
+	size_t k = 0, i;
+	uint64_t tokens = 0, docs = 0, bytes = 0;
+
+	o.max_tokens = 400;
+	build_tokens(&o, 100, 30, &e);
+	m = load_manifest(dir);
+	json_object_foreach(m, key, v)
+		ck_assert_str_eq(key, order[k++]);
+	ck_assert_uint_eq(k, 12);
+	t = json_object_get(m, "tokenizer");
+	ck_assert_str_eq(jstr(t, "name"), "gpt2.tiktoken");
+	ck_assert_str_eq(jstr(t, "sha256"), TOK_SHA);
+	ck_assert_uint_eq(jget(t, "vocab_size"), 50257);
+	json_array_foreach(json_object_get(m, "shards"), i, sh) {
+		k = 0;
+		json_object_foreach(sh, key, v)
+			ck_assert_str_eq(key, entry[k++]);
+		ck_assert_uint_eq(k, 10);
+		ck_assert_str_eq(jstr(sh, "role"), "tokens");
+		tokens += jget(sh, "tokens");
+		docs += jget(sh, "documents");
+		bytes += jget(sh, "bytes");
+	}
+	/* nanoGPT's count includes the end-of-text tokens. */
+	ck_assert_uint_eq(tokens, e.split[0].nids + e.split[1].nids + 100);
+	ck_assert_uint_eq(docs, 100);
+	v = json_object_get(m, "totals");
+	ck_assert_uint_eq(jget(v, "tokens"), tokens);
+	ck_assert_uint_eq(jget(v, "documents"), docs);
+	ck_assert_uint_eq(jget(v, "bytes"), bytes);
+	ck_assert_uint_eq(jget(v, "shards"), jget(v, "files"));
+	v = json_object_get(json_object_get(m, "splits"), "validation");
+	ck_assert_uint_eq(jget(v, "documents"), e.split[1].ndocs);
+	ck_assert_uint_eq(jget(v, "tokens"), e.split[1].nids + e.split[1].ndocs);
+	json_decref(m);
+	tok_expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_token_card)
+{
+	static const struct {
+		enum wn_shard_format f;
+		const char *says[4];
+	} cases[] = {
+		{ WN_SHARD_MEGATRON, { "IndexedDataset(\"data/train-00000-of-", "--train-data-path",
+		                       "--valid-data-path", "`.idx`" } },
+		{ WN_SHARD_DATATROVE, { "DatatroveFolderDataset(",
+		                        "filename_pattern=\"train-*.ds\"", "token_size=2",
+		                        "`.ds.index`" } },
+		{ WN_SHARD_NANOGPT, { "cat data/train-*.bin > train.bin",
+		                      "cat data/validation-*.bin > val.bin", "dtype=np.uint16",
+		                      "end-of-text token 50256" } },
+	};
+
+	for (size_t c = 0; c < 3; c++) {
+		char *root = tmp_root(), *dir = join(root, "ds"), *p = join(dir, "README.md");
+		struct wn_dataset_opts o = tok_opts(dir, cases[c].f, 50257);
+		struct tok_expect e;
+		char *card, row[128];
+		size_t len;
+		json_t *m, *tr;
+
+		build_tokens(&o, 50, 20, &e);
+		card = slurp(p, &len);
+		/* No configs the Hub's JSON loader would try on token files. */
+		ck_assert_msg(strncmp(card, "---\nviewer: false\n---\n\n# tokens\n", 32) == 0,
+		              "%s", card);
+		ck_assert_ptr_null(strstr(card, "configs"));
+		ck_assert_ptr_null(strstr(card, "data_files"));
+		ck_assert_ptr_nonnull(strstr(card, "`gpt2.tiktoken`"));
+		ck_assert_ptr_nonnull(strstr(card, TOK_SHA));
+		ck_assert_ptr_nonnull(strstr(card, "uint16"));
+		m = load_manifest(dir);
+		tr = json_object_get(json_object_get(m, "splits"), "train");
+		snprintf(row, sizeof row, "| train | %llu | %llu | %llu |",
+		         (unsigned long long)jget(tr, "documents"),
+		         (unsigned long long)jget(tr, "tokens"),
+		         (unsigned long long)jget(tr, "shards"));
+		ck_assert_msg(strstr(card, row) != NULL, "no '%s' in\n%s", row, card);
+		for (int i = 0; i < 4; i++)
+			ck_assert_msg(strstr(card, cases[c].says[i]) != NULL, "no '%s' in\n%s",
+			              cases[c].says[i], card);
+		json_decref(m);
+		free(card);
+		tok_expect_release(&e);
+		free(p);
+		rm_rf(root);
+		free(root);
+		free(dir);
+	}
+}
+END_TEST
+
+START_TEST(test_token_empty_and_totals)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), *d2 = join(root, "d2"), *card, *p;
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_MEGATRON, 50257);
+	struct wn_verify_report rep;
+	struct wn_dataset *ds;
+	struct wn_dataset_totals t;
+	struct wn_error err;
+	uint32_t ids[5] = { 5, 6, 7, 8, 9 };
+	json_t *m, *tot;
+	size_t len;
+
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	ck_assert_int_eq(wn_dataset_finish(ds, &err), WN_OK);
+	wn_dataset_free(ds);
+	m = load_manifest(dir);
+	ck_assert_uint_eq(jget(m, "version"), 2);
+	ck_assert_uint_eq(jget(json_object_get(m, "totals"), "shards"), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(m, "shards")), 0);
+	json_decref(m);
+	p = join(dir, "README.md");
+	card = slurp(p, &len);
+	ck_assert(strncmp(card, "---\nviewer: false\n---\n", 22) == 0);
+	free(card);
+	free(p);
+	ck_assert_int_eq(run_verify(dir, 1, 2, &rep), WN_OK);
+	ck_assert_uint_eq(rep.shards, 0);
+	wn_verify_report_release(&rep);
+	/* Counts while writing (an open shard included) and after. */
+	o.dir = d2;
+	o.max_tokens = 12;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 5, &err), WN_OK);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "test", ids, 0, &err), WN_OK);
+	wn_dataset_totals(ds, &t);
+	ck_assert_uint_eq(t.records, 6);
+	ck_assert_uint_eq(t.tokens, 25);
+	ck_assert_uint_eq(t.shards, 4); /* 10 + 10 + 5 in train, 0 in test */
+	ck_assert_int_eq(wn_dataset_finish(ds, &err), WN_OK);
+	wn_dataset_totals(ds, &t);
+	wn_dataset_free(ds);
+	m = load_manifest(d2);
+	tot = json_object_get(m, "totals");
+	ck_assert_uint_eq(t.shards, jget(tot, "shards"));
+	ck_assert_uint_eq(t.records, jget(tot, "documents"));
+	ck_assert_uint_eq(t.tokens, jget(tot, "tokens"));
+	ck_assert_uint_eq(t.bytes, jget(tot, "bytes"));
+	json_decref(m);
+	/* An empty document is a sequence of length 0. */
+	ck_assert_int_eq(run_verify(d2, 1, 1, &rep), WN_OK);
+	ck_assert_uint_eq(rep.records, 6);
+	ck_assert_uint_eq(rep.shards, 4);
+	wn_verify_report_release(&rep);
+	free(dir);
+	free(d2);
+	rm_rf(root);
+	free(root);
+}
+END_TEST
+
+START_TEST(test_token_cleanup)
+{
+	char *root = tmp_root(), *dir = join(root, "ds"), *made = join(root, "made");
+	char *data = join(dir, "data"), *tmp, **names;
+	struct wn_dataset_opts o = tok_opts(dir, WN_SHARD_DATATROVE, 50257);
+	struct wn_dataset *ds;
+	struct wn_error err;
+	struct tok_expect e;
+	struct rlimit old, small;
+	uint32_t ids[64] = { 0 };
+	int rc = WN_OK;
+	size_t n;
+
+	/* Freed before finishing: nothing stays, closed shards included. */
+	ck_assert_int_eq(mkdir(dir, 0777), 0);
+	wn_error_clear(&err);
+	o.max_tokens = 100;
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(wn_dataset_add_tokens(ds, i % 2 ? "train" : "test", ids, 30, &err),
+		                 WN_OK);
+	wn_dataset_free(ds);
+	ck_assert_uint_eq(list_dir(dir, &names), 0);
+	free_names(names, 0);
+	/* Forcing a JSONL dataset over a token one, with a leftover temporary:
+	 * every token file goes. */
+	build_tokens(&o, 100, 40, &e);
+	tok_expect_release(&e);
+	tmp = join(data, ".train-00009.ds.index.tmp");
+	spit(tmp, "x", 1);
+	{
+		struct wn_dataset_opts jo = opts_for(dir, 0, 1);
+
+		jo.force = 1;
+		ck_assert_int_eq(wn_dataset_create(&ds, &jo, &err), WN_OK);
+		ck_assert_int_eq(wn_dataset_add(ds, "train", "{}", 2, &err), WN_OK);
+		ck_assert_int_eq(wn_dataset_finish(ds, &err), WN_OK);
+		wn_dataset_free(ds);
+	}
+	n = list_dir(data, &names);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(names[0], "train-00000-of-00001.jsonl.zst");
+	free_names(names, n);
+	/* A write error: reported, and the directory it made removed. */
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 100000;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	o = tok_opts(made, WN_SHARD_MEGATRON, 50257);
+	ck_assert_int_eq(wn_dataset_create(&ds, &o, &err), WN_OK);
+	for (int i = 0; i < 20000 && rc == WN_OK; i++)
+		rc = wn_dataset_add_tokens(ds, "train", ids, 64, &err);
+	if (rc == WN_OK)
+		rc = wn_dataset_finish(ds, &err);
+	ck_assert_int_eq(rc, WN_EIO);
+	ck_assert_msg(strstr(err.msg, "/data/.train-00000.bin.tmp") != NULL, "%s", err.msg);
+	ck_assert_int_eq(wn_dataset_add_tokens(ds, "train", ids, 1, &err), WN_EIO);
+	wn_dataset_free(ds);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	ck_assert(!exists(made));
+	free(tmp);
+	free(data);
+	free(made);
+	free(dir);
+	rm_rf(root);
+	free(root);
+}
+END_TEST
+
+/* ---- verifying token datasets --------------------------------------------------- */
+
+/* A token dataset of several shards per split. */
+static char *token_dataset(enum wn_shard_format f, struct tok_expect *e)
+{
+	char *root = tmp_root(), *dir = join(root, "ds");
+	struct wn_dataset_opts o = tok_opts(dir, f, 50257);
+
+	o.max_tokens = 700;
+	build_tokens(&o, 200, 40, e);
+	free(root);
+	return dir;
+}
+
+/* Put new bytes in entry i's file and make the manifest, SHA256SUMS and
+ * the root hash agree with them: only a check of the structure can tell. */
+static void tamper(const char *dir, json_t *m, size_t i, const void *data, size_t len)
+{
+	json_t *shards = json_object_get(m, "shards"), *sh = json_array_get(shards, i), *s;
+	char *path = join(dir, jstr(sh, "path")), *sums = join(dir, "SHA256SUMS"), h[65];
+	char text[65536] = "";
+	size_t k;
+
+	spit(path, data, len);
+	sha256_hex(h, data, len);
+	json_object_set_new(sh, "sha256", json_string(h));
+	xxh128_hex(h, data, len);
+	json_object_set_new(sh, "xxh3_128", json_string(h));
+	ck_assert_uint_eq(jget(sh, "bytes"), len);
+	json_array_foreach(shards, k, s)
+		snprintf(text + strlen(text), sizeof text - strlen(text), "%s  %s\n",
+		         jstr(s, "sha256"), jstr(s, "path"));
+	spit(sums, text, strlen(text));
+	sha256_hex(h, text, strlen(text));
+	json_object_set_new(m, "root_sha256", json_string(h));
+	save_manifest(dir, m);
+	free(sums);
+	free(path);
+}
+
+/* The index of the first entry of this role in the manifest. */
+static size_t first_entry(json_t *m, const char *role)
+{
+	json_t *sh;
+	size_t i;
+
+	json_array_foreach(json_object_get(m, "shards"), i, sh)
+		if (strcmp(jstr(sh, "role"), role) == 0)
+			return i;
+	ck_abort_msg("no %s entry", role);
+	return 0;
+}
+
+START_TEST(test_token_verify_accepts)
+{
+	static const enum wn_shard_format fs[] = { WN_SHARD_MEGATRON, WN_SHARD_DATATROVE,
+	                                           WN_SHARD_NANOGPT };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct tok_expect e;
+		char *dir = token_dataset(fs[i], &e);
+		json_t *m = load_manifest(dir), *tot = json_object_get(m, "totals");
+		struct wn_verify_report rep;
+
+		ck_assert_int_eq(run_verify(dir, 0, 1, &rep), WN_OK);
+		ck_assert_uint_eq(rep.shards, jget(tot, "shards"));
+		ck_assert_uint_eq(rep.bytes, jget(tot, "bytes"));
+		ck_assert_uint_eq(rep.records, 0);
+		wn_verify_report_release(&rep);
+		for (unsigned t = 1; t <= 3; t += 2) {
+			ck_assert_int_eq(run_verify(dir, 1, t, &rep), WN_OK);
+			ck_assert_uint_eq(rep.records, 200);
+			wn_verify_report_release(&rep);
+		}
+		json_decref(m);
+		tok_expect_release(&e);
+		cleanup(dir);
+	}
+}
+END_TEST
+
+START_TEST(test_token_verify_files)
+{
+	struct tok_expect e;
+	char *dir = token_dataset(WN_SHARD_MEGATRON, &e), *data;
+	json_t *m = load_manifest(dir);
+	size_t bi = first_entry(m, "tokens"), ii = first_entry(m, "index"), len;
+	const char *bin = shard_path(m, bi), *idx = shard_path(m, ii);
+	char *bpath = join(dir, bin), *ipath = join(dir, idx), *stray = join(dir, "data/x.idx");
+	char *tmp = join(dir, "data/.train-00009.bin.tmp");
+	struct wn_verify_report rep;
+
+	/* A flipped byte in a .bin, a truncated .idx, files nobody listed. */
+	data = slurp(bpath, &len);
+	data[len / 2] ^= 0x10;
+	spit(bpath, data, len);
+	free(data);
+	ck_assert_int_eq(truncate(ipath, (off_t)file_size(ipath) - 8), 0);
+	spit(stray, "x", 1);
+	spit(tmp, "y", 1);
+	ck_assert_int_eq(run_verify(dir, 1, 2, &rep), WN_EVERIFY);
+	if (rep.nproblems != 5)
+		dump_problems(&rep);
+	ck_assert_uint_eq(rep.nproblems, 5);
+	ck_assert(has_problem(&rep, bin, "sha256"));
+	ck_assert(has_problem(&rep, bin, "xxh3_128"));
+	ck_assert(has_problem(&rep, idx, "truncated"));
+	ck_assert(has_problem(&rep, "data/x.idx", "extra"));
+	ck_assert(has_problem(&rep, "data/.train-00009.bin.tmp", "extra"));
+	wn_verify_report_release(&rep);
+	free(tmp);
+	free(stray);
+	free(bpath);
+	free(ipath);
+	json_decref(m);
+	tok_expect_release(&e);
+	cleanup(dir);
+}
+END_TEST
+
+/* Deep mode checks the structure of a Megatron index. */
+START_TEST(test_token_verify_megatron_structure)
+{
+	struct tok_expect e;
+	char *dir = token_dataset(WN_SHARD_MEGATRON, &e), *data, *orig;
+	json_t *m = load_manifest(dir);
+	size_t ii = first_entry(m, "index"), len;
+	const char *idx = shard_path(m, ii);
+	char *path = join(dir, idx);
+	struct wn_verify_report rep;
+	uint64_t s;
+	uint32_t l0, l1;
+
+	orig = slurp(path, &len);
+	s = le((unsigned char *)orig + 18, 8);
+	ck_assert_uint_ge(s, 2);
+	/* One token moved from the second sequence to the first: the total is
+	 * the same, the offsets no longer follow the lengths. */
+	data = malloc(len);
+	memcpy(data, orig, len);
+	l0 = (uint32_t)le((unsigned char *)data + 34, 4);
+	l1 = (uint32_t)le((unsigned char *)data + 38, 4);
+	if (l1 == 0) {
+		/* Move one the other way instead. */
+		ck_assert_uint_gt(l0, 0);
+		l0--;
+		l1++;
+	} else {
+		l0++;
+		l1--;
+	}
+	for (int b = 0; b < 4; b++) {
+		data[34 + b] = (char)(l0 >> (8 * b));
+		data[38 + b] = (char)(l1 >> (8 * b));
+	}
+	tamper(dir, m, ii, data, len);
+	ck_assert_int_eq(run_verify(dir, 0, 2, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	ck_assert_int_eq(run_verify(dir, 1, 2, &rep), WN_EVERIFY);
+	if (rep.nproblems != 1)
+		dump_problems(&rep);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert(has_problem(&rep, idx, "index"));
+	ck_assert_ptr_nonnull(strstr(rep.problems[0].detail, "sequence 1 starts at byte"));
+	wn_verify_report_release(&rep);
+	/* The int32 code for uint16 tokens. */
+	memcpy(data, orig, len);
+	data[17] = 4;
+	tamper(dir, m, ii, data, len);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_EVERIFY);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert(has_problem(&rep, idx, "index"));
+	wn_verify_report_release(&rep);
+	/* Counts that do not fit the size, and a bad magic. */
+	memcpy(data, orig, len);
+	data[18] = (char)(s + 1);
+	tamper(dir, m, ii, data, len);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_EVERIFY);
+	ck_assert(has_problem(&rep, idx, "index"));
+	wn_verify_report_release(&rep);
+	memcpy(data, orig, len);
+	data[0] = 'X';
+	tamper(dir, m, ii, data, len);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_EVERIFY);
+	ck_assert(has_problem(&rep, idx, "index"));
+	wn_verify_report_release(&rep);
+	/* Back as written: all is well again. */
+	tamper(dir, m, ii, orig, len);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	free(data);
+	free(orig);
+	free(path);
+	json_decref(m);
+	tok_expect_release(&e);
+	cleanup(dir);
+}
+END_TEST
+
+/* Deep mode: a datatrove index that goes back, metadata that lies, ids
+ * outside the vocabulary, a nanoGPT file without its last end-of-text. */
+START_TEST(test_token_verify_deep_content)
+{
+	struct tok_expect e, e2;
+	char *dir = token_dataset(WN_SHARD_DATATROVE, &e), *data, *orig;
+	char *nano = token_dataset(WN_SHARD_NANOGPT, &e2);
+	json_t *m = load_manifest(dir), *mn = load_manifest(nano);
+	size_t ii = first_entry(m, "index"), mi = first_entry(m, "metadata");
+	size_t ti = first_entry(m, "tokens"), ni = first_entry(mn, "tokens"), len, mlen;
+	const char *idx = shard_path(m, ii), *meta = shard_path(m, mi), *ds = shard_path(m, ti);
+	const char *nbin = shard_path(mn, ni);
+	char *path = join(dir, idx), *mpath = join(dir, meta), *dpath = join(dir, ds);
+	char *npath = join(nano, nbin);
+	struct wn_verify_report rep;
+
+	/* Two document ends swapped. */
+	orig = slurp(path, &len);
+	ck_assert_uint_ge(len, 16);
+	data = malloc(len);
+	memcpy(data, orig, len);
+	ck_assert_int_ne(memcmp(data, data + 8, 8), 0);
+	memcpy(data, orig + 8, 8);
+	memcpy(data + 8, orig, 8);
+	tamper(dir, m, ii, data, len);
+	ck_assert_int_eq(run_verify(dir, 0, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	ck_assert_int_eq(run_verify(dir, 1, 2, &rep), WN_EVERIFY);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert(has_problem(&rep, idx, "index"));
+	wn_verify_report_release(&rep);
+	tamper(dir, m, ii, orig, len);
+	free(data);
+	free(orig);
+	/* Another token count in the metadata, as long as the original. */
+	orig = slurp(mpath, &mlen);
+	data = strdup(orig);
+	*strchr(data, '\n') = '|';
+	tamper(dir, m, mi, data, mlen);
+	ck_assert_int_eq(run_verify(dir, 1, 1, &rep), WN_EVERIFY);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert(has_problem(&rep, meta, "metadata"));
+	wn_verify_report_release(&rep);
+	tamper(dir, m, mi, orig, mlen);
+	free(data);
+	free(orig);
+	/* An id at the vocabulary size. */
+	orig = slurp(dpath, &len);
+	data = malloc(len);
+	memcpy(data, orig, len);
+	data[len - 2] = (char)(50257 & 0xff);
+	data[len - 1] = (char)(50257 >> 8);
+	tamper(dir, m, ti, data, len);
+	ck_assert_int_eq(run_verify(dir, 1, 3, &rep), WN_EVERIFY);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert(has_problem(&rep, ds, "tokens"));
+	ck_assert_ptr_nonnull(strstr(rep.problems[0].detail, "50257"));
+	wn_verify_report_release(&rep);
+	free(data);
+	free(orig);
+	/* nanoGPT: the last end-of-text replaced by another token. */
+	orig = slurp(npath, &len);
+	ck_assert_uint_eq(le((unsigned char *)orig + len - 2, 2), 50256);
+	orig[len - 2] = 7;
+	tamper(nano, mn, ni, orig, len);
+	ck_assert_int_eq(run_verify(nano, 0, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	ck_assert_int_eq(run_verify(nano, 1, 1, &rep), WN_EVERIFY);
+	ck_assert(has_problem(&rep, nbin, "documents"));
+	wn_verify_report_release(&rep);
+	free(orig);
+	free(path);
+	free(mpath);
+	free(dpath);
+	free(npath);
+	json_decref(m);
+	json_decref(mn);
+	tok_expect_release(&e);
+	tok_expect_release(&e2);
+	cleanup(dir);
+	cleanup(nano);
+}
+END_TEST
+
+/* Plain verify checks that the manifest describes whole, consistent shards. */
+START_TEST(test_token_verify_manifest)
+{
+	struct tok_expect e;
+	char *dir = token_dataset(WN_SHARD_MEGATRON, &e);
+	json_t *orig = load_manifest(dir), *m = json_deep_copy(orig), *sh;
+	json_t *shards = json_object_get(m, "shards");
+	size_t ii = first_entry(m, "index");
+	char *idx = strdup(shard_path(m, ii)), *bin = strdup(shard_path(m, ii - 1));
+	struct wn_verify_report rep;
+	uint64_t tokens;
+
+	/* The .idx of a shard left out of the manifest. */
+	json_array_remove(shards, ii);
+	save_manifest(dir, m);
+	ck_assert_int_eq(run_verify(dir, 0, 1, &rep), WN_EVERIFY);
+	ck_assert(has_problem(&rep, idx, "extra"));
+	ck_assert(has_problem(&rep, bin, "manifest"));
+	wn_verify_report_release(&rep);
+	json_decref(m);
+	/* A token count that the file's size cannot hold. */
+	m = orig;
+	sh = json_array_get(json_object_get(m, "shards"), ii - 1);
+	tokens = jget(sh, "tokens");
+	json_object_set_new(sh, "tokens", json_integer((json_int_t)tokens + 1));
+	save_manifest(dir, m);
+	ck_assert_int_eq(run_verify(dir, 0, 1, &rep), WN_EVERIFY);
+	ck_assert(has_problem(&rep, bin, "manifest"));
+	ck_assert_ptr_nonnull(strstr(rep.problems[0].detail, "do not fit"));
+	wn_verify_report_release(&rep);
+	/* A version 2 manifest without its token fields. */
+	json_object_del(m, "dtype");
+	save_manifest(dir, m);
+	ck_assert_int_eq(run_verify(dir, 0, 1, &rep), WN_EVERIFY);
+	ck_assert_uint_eq(rep.nproblems, 1);
+	ck_assert_str_eq(rep.problems[0].kind, "manifest");
+	wn_verify_report_release(&rep);
+	free(idx);
+	free(bin);
+	json_decref(m);
+	tok_expect_release(&e);
+	cleanup(dir);
+}
+END_TEST
+
 /* ---- split assignment -------------------------------------------------------- */
 
 START_TEST(test_split_pick)
@@ -1477,6 +2745,7 @@ static Suite *dataset_suite(void)
 {
 	Suite *s = suite_create("dataset");
 	TCase *w = tcase_create("write"), *v = tcase_create("verify");
+	TCase *tw = tcase_create("tokens"), *tv = tcase_create("verify tokens");
 	TCase *p = tcase_create("split");
 
 	tcase_set_timeout(w, 300);
@@ -1510,6 +2779,27 @@ static Suite *dataset_suite(void)
 	tcase_add_test(v, test_verify_report_independent_of_threads);
 	tcase_add_test(v, test_verify_multi_frame_shard);
 	suite_add_tcase(s, v);
+	tcase_set_timeout(tw, 120);
+	tcase_set_timeout(tv, 120);
+	tcase_add_test(tw, test_megatron_layout);
+	tcase_add_test(tw, test_datatrove_layout);
+	tcase_add_test(tw, test_nanogpt_layout);
+	tcase_add_test(tw, test_token_dtypes);
+	tcase_add_test(tw, test_token_shard_limits);
+	tcase_add_test(tw, test_token_two_runs_identical);
+	tcase_add_test(tw, test_token_api_misuse);
+	tcase_add_test(tw, test_token_unknown_tokenizer);
+	tcase_add_test(tw, test_token_manifest_fields);
+	tcase_add_test(tw, test_token_card);
+	tcase_add_test(tw, test_token_empty_and_totals);
+	tcase_add_test(tw, test_token_cleanup);
+	suite_add_tcase(s, tw);
+	tcase_add_test(tv, test_token_verify_accepts);
+	tcase_add_test(tv, test_token_verify_files);
+	tcase_add_test(tv, test_token_verify_megatron_structure);
+	tcase_add_test(tv, test_token_verify_deep_content);
+	tcase_add_test(tv, test_token_verify_manifest);
+	suite_add_tcase(s, tv);
 	tcase_add_test(p, test_split_pick);
 	suite_add_tcase(s, p);
 	return s;
