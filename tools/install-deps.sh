@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config make
 libzstd-dev zstd libcsv-dev libjansson-dev libxxhash-dev check zlib1g-dev gzip
-libssl-dev libpcre2-dev libutf8proc-dev"
+libssl-dev libpcre2-dev libutf8proc-dev python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -47,17 +47,6 @@ static int dump_to_buf(const char *p, size_t n, void *data)
 	return wn_buf_add(data, p, n) < 0 ? -1 : 0;
 }
 
-static int add_uint(struct wn_buf *b, uint32_t v)
-{
-	char tmp[10];
-	size_t i = sizeof(tmp);
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return wn_buf_add(b, tmp + i, sizeof(tmp) - i);
-}
-
 static int materialise_ids(struct wn_record *r);
 
 /* Bring raw up to date with a changed object and with carried ids. */
@@ -212,17 +201,35 @@ static int materialise_ids(struct wn_record *r)
 		i--;
 	int empty = i > 0 && r->raw.data[i - 1] == '{';
 	wn_buf_truncate(&r->raw, end - 1);
-	WN_TRY(wn_buf_grow(&r->raw, r->ids.n * 7 + strlen(r->ids_field) + 16));
+	size_t flen = strlen(r->ids_field);
 	if (!empty)
 		WN_TRY(wn_buf_addc(&r->raw, ','));
-	WN_TRY(wn_json_escape(&r->raw, r->ids_field, strlen(r->ids_field)));
-	WN_TRY(wn_buf_add(&r->raw, ":[", 2));
+	WN_TRY(wn_json_escape(&r->raw, r->ids_field, flen));
+	/* at most 10 digits and a comma per id */
+	if (r->ids.n > (SIZE_MAX - 8) / 11)
+		return WN_ENOMEM;
+	WN_TRY(wn_buf_grow(&r->raw, r->ids.n * 11 + 8));
+	char *p = r->raw.data + r->raw.len;
+	*p++ = ':';
+	*p++ = '[';
 	for (size_t k = 0; k < r->ids.n; k++) {
+		char tmp[10];
+		size_t d = sizeof(tmp);
+		uint32_t v = r->ids.v[k];
+		do {
+			tmp[--d] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
 		if (k)
-			WN_TRY(wn_buf_addc(&r->raw, ','));
-		WN_TRY(add_uint(&r->raw, r->ids.v[k]));
+			*p++ = ',';
+		memcpy(p, tmp + d, sizeof(tmp) - d);
+		p += sizeof(tmp) - d;
 	}
-	return wn_buf_add(&r->raw, "]}", 2);
+	*p++ = ']';
+	*p++ = '}';
+	r->raw.len = (size_t)(p - r->raw.data);
+	r->raw.data[r->raw.len] = '\0';
+	return WN_OK;
 }
 
 int wn_record_take_ids(struct wn_record *r, const char *field, struct wn_ids *ids)

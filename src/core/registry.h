@@ -10,6 +10,8 @@
 #include "winnow/stage.h"
 
 extern const struct wn_stage_type wn_stage_read;
+extern const struct wn_stage_type wn_stage_tokenize;
+extern const struct wn_stage_type wn_stage_detokenize;
 extern const struct wn_stage_type wn_stage_shard;
 /* The implicit sink: JSONL to standard output. */
 extern const struct wn_stage_type wn_stage_write;

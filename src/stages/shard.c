@@ -7,6 +7,7 @@
 
 #include "core/registry.h"
 #include "winnow/dataset.h"
+#include "winnow/tokenizer.h"
 
 struct shard_opts {
 	const char *output;
@@ -18,6 +19,11 @@ struct shard_opts {
 	uint64_t level;
 	int force;
 	const char *name;
+	int format;
+	const char *tokenizer;
+	const char *encoding;
+	const char *input_field;
+	uint64_t max_tokens;
 };
 
 #define OPT(field) offsetof(struct shard_opts, field)
@@ -40,6 +46,18 @@ static const struct wn_option shard_options[] = {
 	  "zstd compression level, 1-19", 0 },
 	{ "name", 0, WN_OPT_STRING, OPT(name), "NAME", NULL, NULL,
 	  "dataset name in the card (default: the directory name)", 0 },
+	{ "format", 'f', WN_OPT_CHOICE, OPT(format), "FORMAT", "jsonl",
+	  "jsonl|megatron|datatrove|nanogpt",
+	  "shard format: zstd JSON Lines, or token files for Megatron, datatrove, nanoGPT", 0 },
+	{ "tokenizer", 't', WN_OPT_STRING, OPT(tokenizer), "FILE", NULL, NULL,
+	  "token formats: the tokenizer the ids come from (sets the dtype, end-of-text, card)",
+	  0 },
+	{ "encoding", 'e', WN_OPT_STRING, OPT(encoding), "NAME", NULL, NULL,
+	  "for a .tiktoken --tokenizer: its encoding name", 0 },
+	{ "input-field", 0, WN_OPT_STRING, OPT(input_field), "NAME", "input_ids", NULL,
+	  "token formats: the field holding the ids", 0 },
+	{ "max-tokens", 0, WN_OPT_UINT, OPT(max_tokens), "N", NULL, NULL,
+	  "token formats: close a shard at N tokens (default: no limit)", 0 },
 	{ "force", 0, WN_OPT_FLAG, OPT(force), NULL, NULL, NULL,
 	  "write into a non-empty directory, replacing an earlier dataset there",
 	  WN_OPTF_UNRECORDED },
@@ -48,6 +66,8 @@ static const struct wn_option shard_options[] = {
 
 struct shard_state {
 	struct wn_dataset *ds;
+	char *tokenizer_name;
+	char *tokenizer_sha256;
 };
 
 static int split_name_ok(const char *s)
@@ -82,6 +102,35 @@ static int shard_init(struct wn_stage *st)
 	if (!s)
 		return WN_ENOMEM;
 	st->state = s;
+	struct wn_error e;
+	wn_error_clear(&e);
+	uint32_t vocab = 0, eot = 0;
+	if (o->format != WN_SHARD_JSONL) {
+		if (!o->tokenizer)
+			return wn_stage_error(st, WN_EUSAGE, NULL, 0,
+			                      "--format %s needs the tokenizer (--tokenizer FILE)",
+			                      o->format == WN_SHARD_MEGATRON    ? "megatron"
+			                      : o->format == WN_SHARD_DATATROVE ? "datatrove"
+			                                                        : "nanogpt");
+		struct wn_tokenizer *tok;
+		int r = wn_tokenizer_load(&tok, o->tokenizer, o->encoding, &e);
+		if (r < 0)
+			return wn_stage_error(st, r, NULL, 0, "%s", e.msg);
+		vocab = wn_tokenizer_vocab_size(tok);
+		int has_eot = wn_tokenizer_eot(tok, &eot);
+		s->tokenizer_name = strdup(wn_tokenizer_name(tok));
+		s->tokenizer_sha256 = strdup(wn_tokenizer_sha256(tok));
+		wn_tokenizer_free(tok);
+		if (!s->tokenizer_name || !s->tokenizer_sha256)
+			return WN_ENOMEM;
+		if (o->format == WN_SHARD_NANOGPT && !has_eot)
+			return wn_stage_error(st, WN_EUSAGE, NULL, 0,
+			                      "--format nanogpt: %s has no end-of-text token to put "
+			                      "between documents", s->tokenizer_name);
+	} else if (o->max_tokens) {
+		return wn_stage_error(st, WN_EUSAGE, NULL, 0,
+		                      "--max-tokens applies to token formats (--format)");
+	}
 	struct wn_dataset_opts dopts = {
 		.dir = o->output,
 		.level = (int)o->level,
@@ -91,9 +140,13 @@ static int shard_init(struct wn_stage *st)
 		.force = o->force,
 		.pipeline = st->run->pipeline,
 		.name = o->name,
+		.format = (enum wn_shard_format)o->format,
+		.vocab_size = vocab,
+		.eot = eot,
+		.max_tokens = o->max_tokens,
+		.tokenizer_name = s->tokenizer_name,
+		.tokenizer_sha256 = s->tokenizer_sha256,
 	};
-	struct wn_error e;
-	wn_error_clear(&e);
 	int r = wn_dataset_create(&s->ds, &dopts, &e);
 	if (r < 0)
 		return wn_stage_error(st, r, NULL, 0, "%s", e.msg);
@@ -134,16 +187,31 @@ static int shard_process(struct wn_stage *st, struct wn_record *rec, struct wn_e
 		if (r >= 0 && wn_split_pick(k, n, o->seed, o->validation))
 			split = "validation";
 	}
-	const char *p;
-	size_t n;
-	if (r >= 0)
+	struct wn_error e;
+	wn_error_clear(&e);
+	if (r >= 0 && o->format != WN_SHARD_JSONL) {
+		const uint32_t *ids;
+		size_t n;
+		r = wn_record_get_ids(rec, o->input_field, &ids, &n);
+		if (r <= 0) {
+			r = wn_stage_error(st, WN_EDATA, rec->file, rec->line,
+			                   r == 0 ? "no field '%s' with token ids (tokenize first)"
+			                          : "field '%s' is not an array of token ids",
+			                   o->input_field);
+		} else {
+			r = wn_dataset_add_tokens(s->ds, split, ids, n, &e);
+			if (r < 0)
+				wn_stage_error(st, r, rec->file, rec->line, "%s", e.msg);
+		}
+	} else if (r >= 0) {
+		const char *p;
+		size_t n;
 		r = wn_record_bytes(rec, &p, &n);
-	if (r >= 0) {
-		struct wn_error e;
-		wn_error_clear(&e);
-		r = wn_dataset_add(s->ds, split, p, n, &e);
+		if (r >= 0)
+			r = wn_dataset_add(s->ds, split, p, n, &e);
 		if (r < 0)
-			wn_stage_error(st, r, rec->file, rec->line, "%s", e.msg);
+			wn_stage_error(st, r, rec->file, rec->line, "%s",
+			               e.status < 0 ? e.msg : wn_strerror(r));
 	} else {
 		wn_stage_error(st, r, rec->file, rec->line, "%s", wn_strerror(r));
 	}
@@ -163,10 +231,16 @@ static int shard_finish(struct wn_stage *st, struct wn_emitter *out)
 	struct wn_dataset_totals t;
 	wn_dataset_totals(s->ds, &t);
 	st->stats.bytes_out = t.bytes;
-	wn_run_message(st->run, st,
-	               "wrote %" PRIu64 " record%s in %" PRIu64 " shard%s (%.1f MB, from %.1f MB) to %s",
-	               t.records, t.records == 1 ? "" : "s", t.shards, t.shards == 1 ? "" : "s",
-	               (double)t.bytes / 1e6, (double)t.raw_bytes / 1e6, o->output);
+	if (o->format == WN_SHARD_JSONL)
+		wn_run_message(st->run, st,
+		               "wrote %" PRIu64 " record%s in %" PRIu64 " shard%s (%.1f MB, from %.1f MB) to %s",
+		               t.records, t.records == 1 ? "" : "s", t.shards, t.shards == 1 ? "" : "s",
+		               (double)t.bytes / 1e6, (double)t.raw_bytes / 1e6, o->output);
+	else
+		wn_run_message(st->run, st,
+		               "wrote %" PRIu64 " document%s, %" PRIu64 " tokens in %" PRIu64 " shard%s (%.1f MB) to %s",
+		               t.records, t.records == 1 ? "" : "s", t.tokens, t.shards,
+		               t.shards == 1 ? "" : "s", (double)t.bytes / 1e6, o->output);
 	return WN_OK;
 }
 
@@ -176,6 +250,8 @@ static void shard_release(struct wn_stage *st)
 	if (!s)
 		return;
 	wn_dataset_free(s->ds);
+	free(s->tokenizer_name);
+	free(s->tokenizer_sha256);
 	free(s);
 	st->state = NULL;
 }
@@ -190,7 +266,8 @@ const struct wn_stage_type wn_stage_shard = {
 		"DIR/SHA256SUMS and DIR/README.md (a dataset card the Hub reads). Shards are\n"
 		"written under temporary names and renamed when complete; the manifest comes\n"
 		"last. The bytes written depend only on the records and the options, not on\n"
-		"--threads.\n",
+		"--threads. With --format megatron|datatrove|nanogpt the shards hold the\n"
+		"records' token ids (from tokenize) as the token files those trainers read.\n",
 	.options = shard_options,
 	.opts_size = sizeof(struct shard_opts),
 	.flags = WN_STAGE_SINK,
