@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
-tools/install-deps.sh
+tools/install-deps.sh --test
 autoreconf -fi >/dev/null 2>&1
 
 run_suite() {
