@@ -6,6 +6,10 @@
  * The file is encoded as lines (one document per line, as the tokenize
  * stage sees JSONL text fields) and then as one document; each prints
  * MB/s, tokens, and the time per byte.  ENCODING is "-" for tokenizer.json.
+ * Times are the thread's CPU time, the best of REPEAT runs (default 3):
+ * other processes on a shared machine distort wall-clock times.  Compare
+ * files by their ns/byte, e.g. English text against a document without
+ * white space (one long piece).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +84,8 @@ int main(int argc, char **argv)
 			double a = now();
 			const char *p = text, *end = text + n;
 			while (p < end) {
-				const char *q = mode == 0 ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+				const char *q =
+				        mode == 0 ? memchr(p, '\n', (size_t)(end - p)) : NULL;
 				if (!q)
 					q = end;
 				ids.n = 0;
@@ -96,8 +101,8 @@ int main(int argc, char **argv)
 				best = d;
 		}
 		printf("%-9s %8.1f MB/s  %6.1f ns/byte  %zu tokens  %.2f bytes/token\n",
-		       mode == 0 ? "lines" : "document", (double)n / best / 1e6, best * 1e9 / (double)n,
-		       tokens, (double)n / (double)tokens);
+		       mode == 0 ? "lines" : "document", (double)n / best / 1e6,
+		       best * 1e9 / (double)n, tokens, (double)n / (double)tokens);
 	}
 	wn_ids_release(&ids);
 	wn_encoder_free(e);

@@ -20,13 +20,14 @@
 #include <immintrin.h>
 #endif
 
-/* Merges look up the same few thousand pairs again and again: a small
- * direct-mapped cache (hits and misses alike) in front of the pair table
- * saves most of its cache misses. */
+/*
+ * The pair table does not fit in the cache.  Most pairs looked up do not
+ * merge, and the filter says so from the cache; those that do are mostly
+ * the same few thousand, kept in a small direct-mapped cache.
+ */
 static inline void pair_of(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s, uint32_t a,
                            uint32_t b, uint32_t *rank, uint32_t *id)
 {
-
 	if (!wn_tok_pair_maybe(t, a, b)) {
 		*rank = *id = WN_TOK_NONE;
 		return;
@@ -44,12 +45,7 @@ static inline void pair_of(const struct wn_tokenizer *t, struct wn_tok_bpe_scrat
 	*id = c->id;
 }
 
-/*
- * The pair table is too large for the cache, and each merge waits for the
- * lookups of the previous one.  So when a pair is found, the lookups its
- * merge would need are started early: (merged, right neighbour) and (left
- * neighbour, merged).  Most merges then find their pairs in the cache.
- */
+/* Start loading the table slot of a pair that will be looked up soon. */
 static inline void prefetch_pair(const struct wn_tokenizer *t, uint32_t a, uint32_t b)
 {
 	uint64_t k = ((uint64_t)a << 32 | b) * 0x9E3779B97F4A7C15ull;
@@ -126,8 +122,8 @@ __attribute__((target("avx2"))) static size_t min_avx2(const uint32_t *rank, siz
  * with no rank, links skip them, and each step takes the minimum over the
  * whole array (a branch-free scan) and then its first position.
  */
-size_t wn_tok_merge_small(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
-                          uint32_t *sym, size_t n, const unsigned char *bytes)
+size_t wn_tok_merge_small(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s, uint32_t *sym,
+                          size_t n, const unsigned char *bytes)
 {
 	uint32_t rank[SMALL_MAX], nid[SMALL_MAX];
 	uint16_t next[SMALL_MAX], prev[SMALL_MAX];
@@ -634,10 +630,11 @@ static inline void prefetch_ahead(const struct wn_tokenizer *t, const struct wn_
 {
 	uint32_t far = v[2 * PREFETCH_AHEAD];
 	if (ver[ENTRY_POS(far)] == ENTRY_VER(far)) {
-		const char *f = (const char *)&nd[ENTRY_POS(far)];
-		__builtin_prefetch(f - 64);
-		__builtin_prefetch(f);
-		__builtin_prefetch(f + 64);
+		/* the node and its neighbours' (prefetching never faults) */
+		uintptr_t f = (uintptr_t)&nd[ENTRY_POS(far)];
+		__builtin_prefetch((const void *)(f - 64));
+		__builtin_prefetch((const void *)f);
+		__builtin_prefetch((const void *)(f + 64));
 	}
 	uint32_t near = v[PREFETCH_AHEAD];
 	if (ver[ENTRY_POS(near)] != ENTRY_VER(near))
@@ -654,9 +651,10 @@ static inline void prefetch_ahead(const struct wn_tokenizer *t, const struct wn_
 
 /* Merge at i and queue the new pairs: above the current rank in their
  * buckets, others (rare: ranks need not grow) in the heap. */
-static inline __attribute__((always_inline)) int merge_queue(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
-                              struct wn_tok_node *nd, size_t n, uint32_t i, uint32_t cur_r,
-                              size_t *hn)
+static inline __attribute__((always_inline)) int merge_queue(const struct wn_tokenizer *t,
+                                                             struct wn_tok_bpe_scratch *s,
+                                                             struct wn_tok_node *nd, size_t n,
+                                                             uint32_t i, uint32_t cur_r, size_t *hn)
 {
 	uint32_t q[2];
 	merge_at(t, s, nd, n, i, &q[0], &q[1], s->ver);
@@ -713,8 +711,8 @@ static int run_buckets(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *
 	return WN_OK;
 }
 
-int wn_tok_merge_buckets(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
-                         uint32_t *sym, size_t *np, const unsigned char *bytes)
+int wn_tok_merge_buckets(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s, uint32_t *sym,
+                         size_t *np, const unsigned char *bytes)
 {
 	size_t n = *np;
 	if (n < 2)

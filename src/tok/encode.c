@@ -156,10 +156,11 @@ static int merge_piece(struct wn_encoder *e, const unsigned char *p, size_t n, s
 	if (!t->bytes_complete && t->kind == WN_TOK_TIKTOKEN) {
 		for (size_t i = 0; i < *m; i++)
 			if (e->sym[i] >= t->n_ids)
-				return wn_error_set(e->err, WN_EDATA, NULL, 0,
-				                    "byte 0x%02x has no token in %s and merges with none "
-				                    "of its neighbours",
-				                    (unsigned)(e->sym[i] - t->n_ids), t->name);
+				return wn_error_set(
+				        e->err, WN_EDATA, NULL, 0,
+				        "byte 0x%02x has no token in %s and merges with none "
+				        "of its neighbours",
+				        (unsigned)(e->sym[i] - t->n_ids), t->name);
 	}
 	return WN_OK;
 }
@@ -229,7 +230,8 @@ static int match(struct wn_encoder *e, int level, const char *s, size_t n, size_
 	const struct wn_tokenizer *t = e->t;
 	int rc;
 	if (e->jit[level])
-		rc = pcre2_jit_match(t->re[level], (PCRE2_SPTR)s, n, from, 0, e->md[level], e->mctx);
+		rc = pcre2_jit_match(t->re[level], (PCRE2_SPTR)s, n, from, 0, e->md[level],
+		                     e->mctx);
 	else
 		rc = pcre2_match(t->re[level], (PCRE2_SPTR)s, n, from, PCRE2_NO_UTF_CHECK,
 		                 e->md[level], e->mctx);
@@ -332,10 +334,11 @@ static int raw_segment(struct wn_encoder *e, const char *s, size_t n, int allow_
 	return st;
 }
 
+static int encode_text(struct wn_encoder *e, const char *text, size_t n, int allow_special);
+
 int wn_encode(struct wn_encoder *e, const char *text, size_t n, int allow_special,
               struct wn_ids *out, struct wn_error *err)
 {
-	const struct wn_tokenizer *t = e->t;
 	size_t valid = wn_utf8_valid_prefix(text, n);
 	if (valid != n)
 		return wn_error_set(err, WN_EDATA, NULL, 0, "invalid UTF-8 at byte %zu of the text",
@@ -344,8 +347,19 @@ int wn_encode(struct wn_encoder *e, const char *text, size_t n, int allow_specia
 	e->err = err;
 	/* English averages over four bytes a token */
 	WN_TRY(wn_ids_reserve(out, n / 4 + 16));
-	int scan = t->kind == WN_TOK_TIKTOKEN ? allow_special && t->any_special_raw
-	                                      : t->any_plain_raw || (allow_special && t->any_special_raw);
+	size_t n0 = out->n;
+	int s = encode_text(e, text, n, allow_special);
+	if (s < 0)
+		out->n = n0;
+	return s;
+}
+
+static int encode_text(struct wn_encoder *e, const char *text, size_t n, int allow_special)
+{
+	const struct wn_tokenizer *t = e->t;
+	int scan = t->kind == WN_TOK_TIKTOKEN
+	                   ? allow_special && t->any_special_raw
+	                   : t->any_plain_raw || (allow_special && t->any_special_raw);
 	if (!scan)
 		return raw_segment(e, text, n, allow_special);
 	size_t seg = 0, from = 0;
@@ -368,8 +382,7 @@ int wn_encode(struct wn_encoder *e, const char *text, size_t n, int allow_specia
 }
 
 int wn_tok_pieces(struct wn_encoder *e, const char *text, size_t n,
-                  void (*cb)(void *arg, const char *s, size_t n), void *arg,
-                  struct wn_error *err)
+                  void (*cb)(void *arg, const char *s, size_t n), void *arg, struct wn_error *err)
 {
 	size_t valid = wn_utf8_valid_prefix(text, n);
 	if (valid != n)

@@ -19,7 +19,8 @@
 #include "tok/tok.h"
 
 /* The GPT-2 split pattern of the ByteLevel pre-tokenizer (use_regex). */
-#define GPT2_PAT "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
+#define GPT2_PAT                                                                 \
+	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 /* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
  * the other 68 bytes for U+0100.. in byte order. */
@@ -126,7 +127,8 @@ static int load_model(struct hf *h, json_t *model, uint32_t *max_id)
 	if (type && strcmp(type, "BPE") != 0)
 		return bad(h, "model.type '%s' is not supported (only BPE)", type);
 	if (!type && !merges)
-		return bad(h, "model.type is missing and there are no model.merges: not a BPE model");
+		return bad(h, "model.type is missing and there are no model.merges: "
+		              "not a BPE model");
 	json_t *v = json_object_get(model, "dropout");
 	if (v && !json_is_null(v) && !(json_is_number(v) && json_number_value(v) == 0))
 		return bad(h, "model.dropout is not supported (BPE dropout is random)");
@@ -190,7 +192,8 @@ static int fill_vocab(struct hf *h, uint8_t *in_hash)
 		}
 		if (t->tok_len[id]) {
 			free(buf);
-			return bad(h, "model.vocab: id %" PRIu32 " is given to two tokens (one is '%s')",
+			return bad(h, "model.vocab: id %" PRIu32 " is given to two tokens "
+			              "(one is '%s')",
 			           id, key);
 		}
 		int s;
@@ -219,7 +222,8 @@ static int merge_parts(struct hf *h, json_t *m, size_t i, int legacy, const char
 		const char *s = json_string_value(m);
 		const char *sp = strchr(s, ' ');
 		if (!sp || strchr(sp + 1, ' '))
-			return bad(h, "model.merges[%zu]: '%s' is not two tokens separated by a space",
+			return bad(h, "model.merges[%zu]: '%s' is not two tokens separated "
+			              "by a space",
 			           i, s);
 		*a = s;
 		*alen = (size_t)(sp - s);
@@ -237,6 +241,22 @@ static int merge_parts(struct hf *h, json_t *m, size_t i, int legacy, const char
 	return WN_OK;
 }
 
+/* The id of vocabulary string s[0..n): by its bytes in the token hash
+ * (every vocabulary string in the byte alphabet is there), else - a
+ * string outside the alphabet - through the JSON object.  buf holds at
+ * least n + 1 bytes. */
+static int string_id(struct hf *h, const char *s, size_t n, unsigned char *buf, uint32_t *id)
+{
+	size_t blen;
+	if (from_alphabet(h->u2b, s, n, buf, &blen)) {
+		*id = wn_tok_lookup(h->t, buf, blen);
+		return *id != WN_TOK_NONE;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return vocab_id(h, (const char *)buf, id);
+}
+
 static int load_merges(struct hf *h, json_t *merges)
 {
 	struct wn_tokenizer *t = h->t;
@@ -247,6 +267,7 @@ static int load_merges(struct hf *h, json_t *merges)
 		return WN_ENOMEM;
 	int legacy = n && json_is_string(json_array_get(merges, 0));
 	char *cat = NULL;
+	unsigned char *buf = NULL;
 	size_t catcap = 0;
 	uint32_t rank = 0;
 	int s = WN_OK;
@@ -261,33 +282,40 @@ static int load_merges(struct hf *h, json_t *merges)
 		if (alen + blen + 1 > catcap) {
 			catcap = (alen + blen + 1) * 2;
 			char *nc = realloc(cat, catcap);
-			if (!nc) {
+			unsigned char *nb = realloc(buf, catcap);
+			if (nc)
+				cat = nc;
+			if (nb)
+				buf = nb;
+			if (!nc || !nb) {
 				s = WN_ENOMEM;
 				break;
 			}
-			cat = nc;
 		}
 		uint32_t ida, idb, idab;
 		memcpy(cat, a, alen);
-		cat[alen] = '\0';
-		if (!vocab_id(h, cat, &ida)) {
-			s = bad(h, "model.merges[%zu]: token '%s' is not in model.vocab", i, cat);
-			break;
-		}
 		memcpy(cat + alen, b, blen);
 		cat[alen + blen] = '\0';
-		if (!vocab_id(h, cat + alen, &idb)) {
-			s = bad(h, "model.merges[%zu]: token '%s' is not in model.vocab", i, cat + alen);
+		if (!string_id(h, cat, alen, buf, &ida)) {
+			s = bad(h, "model.merges[%zu]: token '%.*s' is not in model.vocab", i,
+			        (int)alen, cat);
 			break;
 		}
-		if (!vocab_id(h, cat, &idab)) {
-			s = bad(h, "model.merges[%zu]: merged token '%s' is not in model.vocab", i, cat);
+		if (!string_id(h, cat + alen, blen, buf, &idb)) {
+			s = bad(h, "model.merges[%zu]: token '%s' is not in model.vocab", i,
+			        cat + alen);
+			break;
+		}
+		if (!string_id(h, cat, alen + blen, buf, &idab)) {
+			s = bad(h, "model.merges[%zu]: merged token '%s' is not in model.vocab",
+			        i, cat);
 			break;
 		}
 		t->rank_id[rank] = idab;
 		s = wn_tok_pair_put(t, ida, idb, rank++, idab);
 	}
 	free(cat);
+	free(buf);
 	t->n_ranks = rank;
 	return s;
 }
@@ -312,8 +340,8 @@ static int load_normalizer(struct hf *h, json_t *norm)
 		json_array_foreach(list, i, n) {
 			const char *ty = type_of(n);
 			if (!ty || strcmp(ty, "NFC") != 0)
-				return bad(h, "normalizer.normalizers[%zu].type '%s' is not supported "
-				              "(only NFC)",
+				return bad(h, "normalizer.normalizers[%zu].type '%s' is not "
+				              "supported (only NFC)",
 				           i, ty ? ty : "(missing)");
 			h->t->nfc = 1;
 		}
@@ -443,6 +471,14 @@ static int add_added(struct hf *h, json_t *list)
 		WN_TRY(get_bool(h, a, "special", path, 0, &special));
 		WN_TRY(get_bool(h, a, "normalized", path, !special, &normalized));
 		size_t n = strlen(c);
+		/* As in Hugging Face, an added token's id is its vocabulary id
+		 * when it has one; text that differs would make that id decode
+		 * two ways. */
+		uint32_t len = t->tok_len[id];
+		const char *old = t->arena + t->tok_off[id];
+		if (len && wn_tok_lookup(t, old, len) == id && (len != n || memcmp(old, c, n) != 0))
+			return bad(h, "%s: id %" PRIu32 " is the vocabulary token '%.*s', not '%s'",
+			           path, id, (int)len, old, c);
 		WN_TRY(wn_tok_add_added(t, id, c, n, special, normalized));
 		uint32_t idx = t->n_added - 1;
 		if (!normalized) {
@@ -498,7 +534,8 @@ static int load(struct hf *h, json_t *root)
 		s = wn_tok_build_hash(t, in_hash, &da, &db);
 	free(in_hash);
 	if (s == WN_EDATA) /* distinct strings give distinct bytes */
-		return wn_error_set(h->err, WN_EINTERNAL, t->path, 0, "byte-level vocabulary clash");
+		return wn_error_set(h->err, WN_EINTERNAL, t->path, 0,
+		                    "byte-level vocabulary clash");
 	WN_TRY(s);
 	WN_TRY(load_merges(h, json_object_get(model, "merges")));
 	t->bytes_complete = 1;
@@ -530,6 +567,13 @@ static int load(struct hf *h, json_t *root)
 
 int wn_tok_load_hf(struct wn_tokenizer *t, const char *data, size_t len, struct wn_error *err)
 {
+	size_t i = 0;
+	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+		i++;
+	if (i == len || data[i] != '{')
+		return wn_error_set(err, WN_EUSAGE, t->path, 0,
+		                    "not a tokenizer.json; a .tiktoken rank file needs an encoding "
+		                    "(gpt2, r50k_base, p50k_base, cl100k_base, o200k_base)");
 	json_error_t je;
 	json_t *root = json_loadb(data, len, 0, &je);
 	if (!root)

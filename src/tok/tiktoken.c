@@ -13,14 +13,14 @@
  * 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
 #define R50K_PAT                                                                    \
 	"'(?:[sdmt]|ll|ve|re)| ?\\p{L}++| ?\\p{N}++| ?[^\\s\\p{L}\\p{N}]++|\\s++$|\\s+(?!\\S)|\\s"
-#define CL100K_PAT                                                                  \
-	"'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}++|\\p{N}{1,3}+| ?[^\\s\\p{L}\\p{N}]++" \
-	"[\\r\\n]*+|\\s++$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s"
-#define O200K_PAT                                                                   \
-	"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+" \
-	"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"                                                    \
-	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*" \
-	"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"                                                    \
+#define CL100K_PAT                                                               \
+	"'(?i:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?+\\p{L}++|\\p{N}{1,3}+"             \
+	"| ?[^\\s\\p{L}\\p{N}]++[\\r\\n]*+|\\s++$|\\s*[\\r\\n]|\\s+(?!\\S)|\\s"
+#define O200K_PAT                                                                \
+	"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"                  \
+	"[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"                     \
+	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"                 \
+	"[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"                     \
 	"|\\p{N}{1,3}"                                                                     \
 	"| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*"                                                 \
 	"|\\s*[\\r\\n]+"                                                                   \
@@ -190,7 +190,8 @@ static int parse(struct wn_tokenizer *t, const char *data, size_t len, struct en
 			                    "missing rank (expected 'base64 rank')");
 		if (q != le)
 			return wn_error_set(err, WN_EDATA, t->path, line,
-			                    "unexpected text after the rank (expected 'base64 rank')");
+			                    "unexpected text after the rank "
+			                    "(expected 'base64 rank')");
 		uint64_t rank = 0;
 		for (const char *r = num; r < q; r++) {
 			if (*r < '0' || *r > '9')
@@ -199,7 +200,8 @@ static int parse(struct wn_tokenizer *t, const char *data, size_t len, struct en
 			rank = rank * 10 + (uint64_t)(*r - '0');
 			if (rank >= (1u << 31))
 				return wn_error_set(err, WN_EDATA, t->path, line,
-				                    "rank '%.*s' is too large", (int)(q - num), num);
+				                    "rank '%.*s' is too large", (int)(q - num),
+				                    num);
 		}
 		long blen1 = b64_decode(tok, toklen, b + blen);
 		if (blen1 <= 0)
@@ -229,7 +231,8 @@ static int add_special(struct wn_tokenizer *t, const char *text, uint32_t id,
 	    wn_tok_lookup(t, t->arena + t->tok_off[id], t->tok_len[id]) == id)
 		return wn_error_set(err, WN_EDATA, t->path, 0,
 		                    "special token '%s' of %s has id %" PRIu32
-		                    ", which the file gives to an ordinary token (wrong --encoding?)",
+		                    ", which the file gives to an ordinary token "
+		                    "(wrong --encoding?)",
 		                    text, encoding, id);
 	size_t n = strlen(text);
 	WN_TRY(wn_tok_add_added(t, id, text, n, 1, 0));
@@ -256,7 +259,8 @@ static int build_pairs(struct wn_tokenizer *t)
 			uint32_t a = k == 1 ? t->byte_id[p[0]] : wn_tok_lookup(t, p, k);
 			if (a == WN_TOK_NONE)
 				continue;
-			uint32_t b = len - k == 1 ? t->byte_id[p[k]] : wn_tok_lookup(t, p + k, len - k);
+			uint32_t b = len - k == 1 ? t->byte_id[p[k]]
+			                          : wn_tok_lookup(t, p + k, len - k);
 			if (b == WN_TOK_NONE)
 				continue;
 			WN_TRY(wn_tok_pair_put(t, a, b, id, id));
@@ -322,7 +326,8 @@ int wn_tok_load_tiktoken(struct wn_tokenizer *t, const char *data, size_t len,
 			uint32_t first = line_of[da] < line_of[db] ? da : db;
 			uint32_t second = first == da ? db : da;
 			s = wn_error_set(err, WN_EDATA, t->path, line_of[second],
-			                 "the token of rank %" PRIu32 " repeats the bytes of rank %" PRIu32
+			                 "the token of rank %" PRIu32
+			                 " repeats the bytes of rank %" PRIu32
 			                 " (line %" PRIu32 ")",
 			                 second, first, line_of[first]);
 		}

@@ -174,7 +174,8 @@ static inline uint64_t wn_tok_head(const unsigned char *p, size_t n)
 		memcpy(&hi, p + n - 4, 4);
 		v = lo | (uint64_t)hi << (8 * (n - 4));
 	} else {
-		v = p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+		v = p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+		    (uint64_t)p[n - 1] << (8 * (n - 1));
 	}
 	return v;
 }
@@ -260,12 +261,8 @@ int wn_tok_load_tiktoken(struct wn_tokenizer *t, const char *data, size_t len,
                          const char *encoding, struct wn_error *err);
 int wn_tok_load_hf(struct wn_tokenizer *t, const char *data, size_t len, struct wn_error *err);
 
-/*
- * bpe.c: merge syms[0..n) in place by the pair table; the new count is
- * returned or stored in *n.  Three implementations with identical results:
- * a quadratic scan (short pieces), a heap of (rank, position) (medium), and
- * buckets of positions per rank (long: cache-friendly, close to linear).
- */
+/* bpe.c: the merge scratch of an encoder. */
+
 /* The positions of one rank: those of the initial pairs (a slice of
  * wn_tok_bpe_scratch.init, ascending) and those queued later (v). */
 struct wn_tok_bucket {
@@ -304,8 +301,14 @@ struct wn_tok_bpe_scratch {
 
 #define WN_TOK_PCACHE_BITS 12
 
-/* bytes, when not NULL, are the piece's bytes and syms[i] is the symbol of
- * bytes[i]: the initial pairs then come from the byte-pair table. */
+/*
+ * Merge syms[0..n) in place by the pair table; the new count is returned
+ * or stored in *n.  Three implementations with identical results: a
+ * quadratic scan (short pieces), a heap of (rank, position) (medium), and
+ * buckets of positions per rank (long: cache-friendly, close to linear).
+ * bytes, when not NULL, are the piece's bytes and syms[i] is the symbol of
+ * bytes[i]: the initial pairs then come from the byte-pair table.
+ */
 int wn_tok_bpe_scratch_init(struct wn_tok_bpe_scratch *s);
 size_t wn_tok_merge_small(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
                           uint32_t *syms, size_t n, const unsigned char *bytes);

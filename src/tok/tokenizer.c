@@ -22,7 +22,8 @@ int wn_tok_read_file(const char *path, char **data, size_t *len, char sha256[65]
 		return wn_error_errno(err, errno, path, "cannot open");
 	/* Read to the end rather than trust st_size: the file may be a pipe. */
 	struct stat st;
-	size_t cap = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
+	size_t cap =
+	        fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16;
 	size_t n = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
@@ -77,7 +78,8 @@ int wn_tok_read_file(const char *path, char **data, size_t *len, char sha256[65]
  * engines (Rust regex for tiktoken, Oniguruma for Hugging Face) follow
  * White_Space.  So \s and \S are spelled out as that set.
  */
-#define WS_SET "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}" \
+#define WS_SET                                                                       \
+	"\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}" \
 	"\\x{202F}\\x{205F}\\x{3000}"
 
 static int translate(const char *p, struct wn_buf *out)
@@ -297,16 +299,16 @@ const char *wn_tokenizer_name(const struct wn_tokenizer *t)
 	return t->name;
 }
 
-int wn_decode(const struct wn_tokenizer *t, const uint32_t *ids, size_t n,
-              struct wn_buf *out, struct wn_error *err)
+int wn_decode(const struct wn_tokenizer *t, const uint32_t *ids, size_t n, struct wn_buf *out,
+              struct wn_error *err)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = ids[i];
 		if (id >= t->n_ids || t->tok_len[id] == 0)
 			return wn_error_set(err, WN_EDATA, NULL, 0,
-			                    "token id %" PRIu32 " is not in the vocabulary of %s", id,
-			                    t->name);
+			                    "token id %" PRIu32 " is not in the vocabulary of %s",
+			                    id, t->name);
 		total += t->tok_len[id];
 	}
 	WN_TRY(wn_buf_grow(out, total));

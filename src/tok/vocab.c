@@ -195,8 +195,8 @@ int wn_tok_build_byte_pairs(struct wn_tokenizer *t)
 	return WN_OK;
 }
 
-int wn_tok_add_added(struct wn_tokenizer *t, uint32_t id, const char *s, size_t n,
-                     int special, int normalized)
+int wn_tok_add_added(struct wn_tokenizer *t, uint32_t id, const char *s, size_t n, int special,
+                     int normalized)
 {
 	if ((t->n_added & (t->n_added - 1)) == 0) {
 		size_t cap = t->n_added ? (size_t)t->n_added * 2 : 4;
@@ -229,11 +229,11 @@ static int trie_node(struct wn_tok_trie *tr, uint8_t byte, uint32_t *out)
 	}
 	if (tr->n == 0) {
 		/* the root */
-		tr->node[0] = (struct wn_tok_trie_node){ 0, 0, WN_TOK_NONE, 0 };
+		tr->node[0] = (struct wn_tok_trie_node){0, 0, WN_TOK_NONE, 0};
 		tr->n = 1;
 		return trie_node(tr, byte, out);
 	}
-	tr->node[tr->n] = (struct wn_tok_trie_node){ 0, 0, WN_TOK_NONE, byte };
+	tr->node[tr->n] = (struct wn_tok_trie_node){0, 0, WN_TOK_NONE, byte};
 	*out = tr->n++;
 	return WN_OK;
 }

@@ -258,8 +258,8 @@ static void expect_ids(struct wn_tokenizer *t, const char *s, size_t n, int spec
 		g += sprintf(g, " %u", ids.v[i]);
 	ck_assert_msg(ids.n == k, "'%s': %zu ids (%s), want %zu", s, ids.n, got, k);
 	for (size_t i = 0; i < k; i++)
-		ck_assert_msg(ids.v[i] == want[i], "'%s': id %zu is %u, want %u (%s)", s, i, ids.v[i],
-		              want[i], got);
+		ck_assert_msg(ids.v[i] == want[i], "'%s': id %zu is %u, want %u (%s)", s, i,
+		              ids.v[i], want[i], got);
 	wn_ids_release(&ids);
 	wn_encoder_free(e);
 }
@@ -375,16 +375,47 @@ START_TEST(test_tiktoken_errors)
 	                  "unknown encoding 'cl200k'");
 	/* gpt2 has 50256 ordinary tokens */
 	expect_load_error("i.tiktoken", "YQ== 0\n", "gpt2", WN_EDATA,
-	                  "i.tiktoken: 1 ranks, but gpt2 has 50256 ordinary tokens (wrong --encoding?)");
+	                  "i.tiktoken: 1 ranks, but gpt2 has 50256 ordinary tokens "
+	                  "(wrong --encoding?)");
 	/* a rank where a special token goes */
 	expect_load_error("j.tiktoken", "YQ== 100257\n", "cl100k_base", WN_EDATA,
 	                  "special token '<|endoftext|>' of cl100k_base has id 100257");
 	expect_load_error("k.tiktoken", "\n", "cl100k_base", WN_EDATA, "no tokens in the file");
+	/* without an encoding, the file is taken for a tokenizer.json */
+	expect_load_error("l.tiktoken", "YQ== 0\n", NULL, WN_EUSAGE,
+	                  "a .tiktoken rank file needs an encoding");
 	struct wn_error err;
 	wn_error_clear(&err);
 	struct wn_tokenizer *t;
 	ck_assert_int_eq(wn_tokenizer_load(&t, "/nonexistent/x.tiktoken", "gpt2", &err), WN_EIO);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.tiktoken: cannot open"));
+}
+END_TEST
+
+/* A byte that is no token and merges with nothing cannot be encoded (the
+ * tiktoken library panics); the error leaves the ids as they were.  It
+ * does merge when a pair makes a token: "qu" is one. */
+START_TEST(test_tiktoken_missing_byte)
+{
+	const char *vocab = "YQ== 0\ncXU= 1\ndQ== 2\n"; /* a, qu, u */
+	char *path = write_file("noq.tiktoken", vocab, strlen(vocab));
+	struct wn_tokenizer *t = load_ok(path, "cl100k_base");
+	EXPECT(t, "qua", 0, 1, 0);
+	struct wn_encoder *e;
+	ck_assert_int_eq(wn_encoder_new(&e, t), WN_OK);
+	struct wn_ids ids;
+	wn_ids_init(&ids);
+	ck_assert_int_eq(wn_ids_push(&ids, 7), WN_OK);
+	struct wn_error err;
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_encode(e, "a qa", 4, 0, &ids, &err), WN_EDATA);
+	ck_assert_msg(strstr(err.msg, "byte 0x20 has no token in noq.tiktoken"), "%s", err.msg);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_uint_eq(ids.v[0], 7);
+	wn_ids_release(&ids);
+	wn_encoder_free(e);
+	wn_tokenizer_free(t);
+	free(path);
 }
 END_TEST
 
@@ -461,11 +492,14 @@ START_TEST(test_hf_errors_name_the_field)
 	         "pre_tokenizer.pretokenizers[1].type 'Digits' is not supported");
 	hf_error("normalizer", json_pack("{s:s}", "type", "Lowercase"),
 	         "normalizer.type 'Lowercase' is not supported");
-	hf_error("added_tokens[1].lstrip", json_true(), "added_tokens[1].lstrip true is not supported");
+	hf_error("added_tokens[1].lstrip", json_true(),
+	         "added_tokens[1].lstrip true is not supported");
 	hf_error("added_tokens[2].single_word", json_true(),
 	         "added_tokens[2].single_word true is not supported");
 	hf_error("added_tokens[0].id", json_string("x"),
 	         "added_tokens[0]: id of '<|endoftext|>' is not an integer");
+	hf_error("added_tokens[1].id", json_integer(264),
+	         "added_tokens[1]: id 264 is the vocabulary token 'hello', not '[FOO]'");
 
 	expect_load_error("broken.json", "{\"model\":\n{]", NULL, WN_EDATA, "broken.json:2:");
 }
@@ -629,8 +663,10 @@ static size_t random_utf8(char *out, size_t max_chars)
 			o += strlen(b);
 			continue;
 		}
-		uint32_t cp = k < 5 ? rnd(0x80) : k < 7 ? 0x80 + rnd(0x780) : k < 9 ? 0x800 + rnd(0xf800)
-		                                                                    : 0x10000 + rnd(0x100000);
+		uint32_t cp = k < 5   ? rnd(0x80)
+		              : k < 7 ? 0x80 + rnd(0x780)
+		              : k < 9 ? 0x800 + rnd(0xf800)
+		                      : 0x10000 + rnd(0x100000);
 		if (cp >= 0xd800 && cp < 0xe000)
 			cp = 'x';
 		if (cp < 0x80) {
@@ -757,7 +793,8 @@ static void compare_merges(struct wn_tokenizer *t, const unsigned char *alphabet
 		size_t n = 2 + rnd((uint32_t)maxlen - 1);
 		/* runs of one byte now and then: ties everywhere */
 		for (size_t i = 0; i < n; i++)
-			bytes[i] = rnd(4) == 0 && i ? bytes[i - 1] : alphabet[rnd((uint32_t)nalpha)];
+			bytes[i] = rnd(4) == 0 && i ? bytes[i - 1]
+			                            : alphabet[rnd((uint32_t)nalpha)];
 		for (size_t i = 0; i < n; i++)
 			a[i] = b[i] = c[i] = t->byte_id[bytes[i]];
 		size_t na = n, nb = n, nc = n;
@@ -771,7 +808,8 @@ static void compare_merges(struct wn_tokenizer *t, const unsigned char *alphabet
 		ck_assert_msg(memcmp(b, c, nb * 4) == 0, "heap and buckets differ (n %zu)", n);
 		if (n <= 256) {
 			ck_assert_uint_eq(na, nb);
-			ck_assert_msg(memcmp(a, b, nb * 4) == 0, "small and heap differ (n %zu)", n);
+			ck_assert_msg(memcmp(a, b, nb * 4) == 0, "small and heap differ (n %zu)",
+			              n);
 		}
 	}
 	free(a);
@@ -1001,6 +1039,7 @@ static Suite *tok_suite(void)
 
 	tc = tcase_create("encode");
 	tcase_add_test(tc, test_tiktoken_merge_order);
+	tcase_add_test(tc, test_tiktoken_missing_byte);
 	tcase_add_test(tc, test_hf_merge_order);
 	tcase_add_test(tc, test_hf_unknown_bytes);
 	tcase_add_test(tc, test_hf_split_sequence);
