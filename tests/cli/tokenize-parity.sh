@@ -40,7 +40,7 @@ command -v npm >/dev/null 2>&1 || unavailable "npm is not installed"
 node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
 	unavailable "node $(node --version) is older than 18"
 
-cache=${WINNOW_TOKENIZER_CACHE:-${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/winnow/tokenizer}
+cache=${WINNOW_TOKENIZER_CACHE:-${XDG_CACHE_HOME:-${HOME:-${TMPDIR:-/tmp}}/.cache}/winnow/tokenizer}
 if ! mkdir -p "$cache/refs" 2>/dev/null; then
 	cache=$(cd "$(dirname "$WINNOW")" && pwd)/tokenizer-cache
 	mkdir -p "$cache/refs"
