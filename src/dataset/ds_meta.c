@@ -83,6 +83,20 @@ static json_t *token_counts(struct jb *jb, const struct wn_ds_split_sum *s)
 }
 
 /* Version 2: a token dataset, one entry per file. */
+/* Write the finished manifest object as indented JSON and a newline; takes
+ * the reference to top. */
+static int dump_manifest(const struct jb *jb, json_t *top, struct wn_buf *out)
+{
+	char *text = jb->bad ? NULL : json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc = text ? wn_buf_adds(out, text) : WN_ENOMEM;
+
+	if (rc == WN_OK)
+		rc = wn_buf_addc(out, '\n');
+	free(text);
+	json_decref(top);
+	return rc;
+}
+
 static int token_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
                           const unsigned char root[32])
 {
@@ -92,15 +106,14 @@ static int token_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 	struct wn_ds_split_sum total = { .name = "" };
 	json_t *top = json_object(), *tool = json_object(), *tok = json_object();
 	json_t *splits = json_object(), *shards = json_array();
-	char *text = NULL;
-	int rc = WN_ENOMEM;
 
 	if (!top || !tool || !tok || !splits || !shards) {
 		json_decref(tool);
 		json_decref(tok);
 		json_decref(splits);
 		json_decref(shards);
-		goto out;
+		json_decref(top);
+		return WN_ENOMEM;
 	}
 	put(&jb, top, "format", json_string(WN_DS_FORMAT));
 	put(&jb, top, "version", json_integer(WN_DS_VERSION_TOKENS));
@@ -150,18 +163,7 @@ static int token_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 		put(&jb, o, "xxh3_128", jhex(sh->xxh3, 16));
 	}
 	put(&jb, top, "shards", shards);
-	if (jb.bad)
-		goto out;
-	text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text)
-		goto out;
-	rc = wn_buf_adds(out, text);
-	if (rc == WN_OK)
-		rc = wn_buf_addc(out, '\n');
-out:
-	free(text);
-	json_decref(top);
-	return rc;
+	return dump_manifest(&jb, top, out);
 }
 
 /* Version 1: JSONL shards. */
@@ -172,15 +174,14 @@ static int jsonl_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 	json_t *top = json_object(), *tool = json_object(), *comp = json_object();
 	json_t *splits = json_object(), *shards = json_array();
 	uint64_t t_records = 0, t_bytes = 0, t_raw = 0;
-	char *text = NULL;
-	int rc = WN_ENOMEM;
 
 	if (!top || !tool || !comp || !splits || !shards) {
 		json_decref(tool);
 		json_decref(comp);
 		json_decref(splits);
 		json_decref(shards);
-		goto out;
+		json_decref(top);
+		return WN_ENOMEM;
 	}
 	put(&jb, top, "format", json_string(WN_DS_FORMAT));
 	put(&jb, top, "version", json_integer(WN_DS_VERSION));
@@ -223,18 +224,7 @@ static int jsonl_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 		put(&jb, o, "raw_xxh3_128", jhex(sh->raw_xxh3, 16));
 	}
 	put(&jb, top, "shards", shards);
-	if (jb.bad)
-		goto out;
-	text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text)
-		goto out;
-	rc = wn_buf_adds(out, text);
-	if (rc == WN_OK)
-		rc = wn_buf_addc(out, '\n');
-out:
-	free(text);
-	json_decref(top);
-	return rc;
+	return dump_manifest(&jb, top, out);
 }
 
 int wn_ds_manifest_text(struct wn_buf *out, const struct wn_ds_meta *m,
