@@ -83,6 +83,18 @@ static json_t *token_counts(struct jb *jb, const struct wn_ds_split_sum *s)
 }
 
 /* Version 2: a token dataset, one entry per file. */
+/* A new object appended to the shards array, or NULL (and jb marked bad). */
+static json_t *shard_entry(struct jb *jb, json_t *shards)
+{
+	json_t *o = json_object();
+
+	if (!o || json_array_append_new(shards, o) != 0) {
+		jb->bad = 1;
+		return NULL;
+	}
+	return o;
+}
+
 /* Write the finished manifest object as indented JSON and a newline; takes
  * the reference to top. */
 static int dump_manifest(const struct jb *jb, json_t *top, struct wn_buf *out)
@@ -145,12 +157,10 @@ static int token_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 	put(&jb, top, "root_sha256", jhex(root, 32));
 	for (size_t i = 0; i < m->nshards; i++) {
 		const struct wn_ds_shard *sh = m->shards[i];
-		json_t *o = json_object();
+		json_t *o = shard_entry(&jb, shards);
 
-		if (!o || json_array_append_new(shards, o) != 0) {
-			jb.bad = 1;
+		if (!o)
 			break;
-		}
 		put(&jb, o, "path", json_string(sh->path));
 		put(&jb, o, "split", json_string(sh->split));
 		put(&jb, o, "format", json_string(fmt->name));
@@ -207,12 +217,10 @@ static int jsonl_manifest(struct wn_buf *out, const struct wn_ds_meta *m,
 	put(&jb, top, "root_sha256", jhex(root, 32));
 	for (size_t i = 0; i < m->nshards; i++) {
 		const struct wn_ds_shard *sh = m->shards[i];
-		json_t *o = json_object();
+		json_t *o = shard_entry(&jb, shards);
 
-		if (!o || json_array_append_new(shards, o) != 0) {
-			jb.bad = 1;
+		if (!o)
 			break;
-		}
 		put(&jb, o, "path", json_string(sh->path));
 		put(&jb, o, "split", json_string(sh->split));
 		put(&jb, o, "format", json_string(WN_DS_SHARD_FORMAT));
