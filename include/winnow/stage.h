@@ -169,6 +169,14 @@ struct wn_stage {
 	const char *id_field;   /* --id-field, default "id" */
 	struct wn_common_opts common;
 	struct wn_stage_stats stats;
+	/* The stage records go to next (NULL for the last), set when the
+	 * pipeline is built. */
+	struct wn_stage *next;
+	/* A hint set by a stage's init() when it reads the token ids of
+	 * records (wn_record_get_ids()) rather than their bytes, as binary
+	 * token shards do: the stage before it need not prepare JSON text
+	 * ahead (the bytes are still made on demand). */
+	int ids_only;
 };
 
 /* Record an error for this stage and return its status. */

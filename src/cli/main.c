@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "winnow/winnow.h"
 
@@ -458,6 +461,15 @@ int main(int argc, char **argv)
 	/* A closed pipe downstream shows up as EPIPE from write(), which ends
 	 * the run quietly, instead of killing the process. */
 	signal(SIGPIPE, SIG_IGN);
+#ifdef M_TRIM_THRESHOLD
+	/* Batches of records are freed and allocated again at once: returning
+	 * the top of the heap to the kernel after each batch (glibc's default,
+	 * above 128 KiB) would fault the same pages in again.  Setting this
+	 * fixes glibc's mmap threshold too, so it is set to what it would grow
+	 * to for a run's large buffers. */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 8 << 20);
+#endif
 	stderr_tty = isatty(STDERR_FILENO);
 	if (argc < 2) {
 		print_overview(stderr);

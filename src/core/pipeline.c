@@ -241,6 +241,7 @@ static int build(struct wn_pipeline *p, struct segment *segs, size_t nsegs)
 		p->hops[i].to = i + 1;
 		p->out[i].emit = i + 1 < p->n ? deliver : nowhere;
 		p->out[i].ctx = &p->hops[i];
+		p->stages[i].next = i + 1 < p->n ? &p->stages[i + 1] : NULL;
 	}
 	return st;
 }

@@ -147,6 +147,7 @@ static int shard_init(struct wn_stage *st)
 		.tokenizer_name = s->tokenizer_name,
 		.tokenizer_sha256 = s->tokenizer_sha256,
 	};
+	st->ids_only = o->format != WN_SHARD_JSONL;
 	int r = wn_dataset_create(&s->ds, &dopts, &e);
 	if (r < 0)
 		return wn_stage_error(st, r, NULL, 0, "%s", e.msg);

@@ -41,6 +41,16 @@ cmp t1.jsonl t3.jsonl || fail "--threads 1 and 3 differ"
 w read big.jsonl then tokenize -t tiny.json >then.jsonl
 cmp t1.jsonl then.jsonl || fail "then form differs"
 
+# a bad record in the second batch, with threads: every record before it
+# comes out, in order, and the error names it
+sed '1000s/"text"/"body"/' big.jsonl >bad.jsonl
+for n in 1 2 3; do
+	expect_exit 1 w tokenize -t tiny.json --threads "$n" bad.jsonl
+	expect_grep "bad.jsonl:1000: no field 'text' to tokenize" "$TMP/err"
+	[ "$(wc -l <"$TMP/out")" -eq 999 ] || fail "--threads $n: $(wc -l <"$TMP/out") records before the error, not 999"
+	head -n 999 t1.jsonl | cmp - "$TMP/out" || fail "--threads $n: records before the error differ"
+done
+
 # token shards: Megatron, datatrove, nanoGPT; verify; pipe == then
 for fmt in megatron datatrove nanogpt; do
 	w tokenize -t tiny.json big.jsonl | w shard -q -o "p-$fmt" --format "$fmt" -t tiny.json --max-tokens 100000
