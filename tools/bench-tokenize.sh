@@ -239,7 +239,9 @@ winnow_times() {
 	done
 }
 
-# js TOOL TOKENIZER INPUT: seconds of encoding in node (bench.mjs), or "error"
+# js TOOL TOKENIZER INPUT WARM: seconds of encoding INPUT in node (bench.mjs), after a
+# warm-up on WARM, another corpus (a warm-up on INPUT itself would fill the caches of
+# the tools that keep one with the pieces of a small INPUT), or "error"
 js() {
 	local out
 	if out=$(node "$tok/bench.mjs" time "$modules" "$files" "$@" 2>"$dir/js.err"); then
@@ -254,7 +256,9 @@ js() {
 compare_js() {
 	local what=$1 max=$2 w=$3 w_sd=$4 p ratio
 	say "timing: $what"
-	p=$(js "$5" "$6" "$7")
+	local warm=$dir/english.jsonl
+	[ "$7" = "$warm" ] && warm=$dir/stress.jsonl
+	p=$(js "$5" "$6" "$7" "$warm")
 	if [ "$p" = error ]; then
 		row "$what" "$w" error - "<= $max" ERROR
 		return
@@ -365,7 +369,8 @@ winnow tokenizer benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)
   timing    winnow: $timer, output to /dev/null, less the
             time of the same command on an empty input (start, tokenizer load:
            ${startups%,}); peers: the encoding calls alone,
-            timed inside node after a 2 MB warm-up (no file reading, no JSON), one run
+            timed inside node after a 2 MB warm-up on the other corpus (no file
+            reading, no JSON), one run
   ratio     winnow time / peer time (0.2: winnow 5x faster)
 EOF
 echo

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The JavaScript side of tools/bench-tokenize.sh.
 //
-//   node bench.mjs time MODULES FILES TOOL TOKENIZER IN.jsonl
+//   node bench.mjs time MODULES FILES TOOL TOKENIZER IN.jsonl [WARM.jsonl]
 //       Encode the "text" of every record of IN with TOOL and print one line of JSON:
 //       {"seconds", "bytes", "records", "ids"}.  Only encoding is timed: reading and
 //       parsing IN, loading the tokenizer and a warm-up pass over the first 2 MB of text
-//       (so that the JIT has compiled the hot code) are not.  Special-token text is
-//       encoded as ordinary text.
+//       of WARM (default IN) are not.  The warm-up lets the JIT compile the hot code;
+//       give a WARM other than IN when IN is small, or the timed pass would find every
+//       piece in the caches some tools keep (gpt-tokenizer, tokenizers) after the warm-up
+//       encoded the same text.  Special-token text is encoded as ordinary text.
 //         TOOL tiktoken       npm "tiktoken" (WASM), TOKENIZER cl100k_base or o200k_base
 //         TOOL gpt-tokenizer  npm "gpt-tokenizer" (JavaScript), the same encodings
 //         TOOL hf-js          npm "@huggingface/tokenizers" (JavaScript), TOKENIZER
@@ -63,13 +65,14 @@ function encoder(tool, files, name) {
 }
 
 async function time(args) {
-	const [modules, files, tool, name, inPath] = args;
+	const [modules, files, tool, name, inPath, warmPath] = args;
 	if (!inPath) die("usage: see the head of bench.mjs");
 	ref.load(modules);
 	const texts = ref.readJsonl(inPath).map((r) => r.text);
+	const warmTexts = warmPath ? ref.readJsonl(warmPath).map((r) => r.text) : texts;
 	const encode = encoder(tool, files, name);
 	let warm = 0;
-	for (const t of texts) {
+	for (const t of warmTexts) {
 		if (warm > 2 << 20) break;
 		await encode(t);
 		warm += t.length;
