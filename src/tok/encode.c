@@ -255,14 +255,21 @@ static int split(struct wn_encoder *e, int level, const char *s, size_t n)
 		return encode_piece(e, s, n);
 	}
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(e->md[level]);
+	int hand = e->t->split[level];
 	size_t last = 0, from = 0;
 	while (from < n) {
-		int rc = match(e, level, s, n, from);
-		if (rc == PCRE2_ERROR_NOMATCH)
-			break;
-		if (rc < 0)
-			return WN_EDATA;
-		size_t a = ov[0], b = ov[1];
+		/* a known pattern's match starts at from; its end is found
+		 * by hand unless it needs a non-ASCII character classified */
+		size_t a = from, b = hand ? wn_tok_split_end(hand, s, n, from) : 0;
+		if (!b) {
+			int rc = match(e, level, s, n, from);
+			if (rc == PCRE2_ERROR_NOMATCH)
+				break;
+			if (rc < 0)
+				return WN_EDATA;
+			a = ov[0];
+			b = ov[1];
+		}
 		if (a > last)
 			WN_TRY(split(e, level + 1, s + last, a - last));
 		last = b;

@@ -37,7 +37,7 @@ struct encoding {
 	const char *pattern;
 	uint32_t explicit_n_vocab; /* 0: not checked */
 	int harmony;               /* plus o200k_harmony's reserved tokens */
-	struct special special[16];
+	struct special special[17]; /* ends with a NULL text */
 };
 
 static const struct encoding encodings[] = {

@@ -127,6 +127,9 @@ struct wn_tokenizer {
 	/* pre-tokenization: split by each regex in turn */
 	pcre2_code *re[WN_TOK_MAX_SPLITS];
 	int n_re;
+	/* the hand matcher of each regex (WN_TOK_SPLIT_*), or
+	 * WN_TOK_SPLIT_REGEX: PCRE2 alone; tests clear it to compare */
+	uint8_t split[WN_TOK_MAX_SPLITS];
 	int nfc;
 
 	uint32_t eot;
@@ -140,6 +143,24 @@ int wn_tok_read_file(const char *path, char **data, size_t *len, char sha256[65]
                      struct wn_error *err);
 int wn_tok_compile(struct wn_tokenizer *t, const char *pattern, int literal, int hf_syntax,
                    const char *what, struct wn_error *err);
+
+/* split.c: hand-written matchers for the known split patterns. */
+enum {
+	WN_TOK_SPLIT_REGEX = 0,
+	WN_TOK_SPLIT_GPT2,   /* r50k_base, p50k_base; GPT-2's ByteLevel */
+	WN_TOK_SPLIT_CL100K, /* cl100k_base */
+	WN_TOK_SPLIT_LLAMA3, /* Llama-3's Split */
+	WN_TOK_SPLIT_QWEN2,  /* Qwen2's Split */
+	WN_TOK_SPLIT_O200K,  /* o200k_base */
+};
+/* The matcher for a pattern (compared as written), or WN_TOK_SPLIT_REGEX. */
+int wn_tok_split_kind(const char *pattern);
+/* The end of the match that starts at from, a character boundary before n;
+ * 0 when the match depends on a non-ASCII character: then only PCRE2 can
+ * tell. */
+size_t wn_tok_split_end(int kind, const char *s, size_t n, size_t from);
+/* The i-th known pattern and its kind, or NULL after the last (tests). */
+const char *wn_tok_split_known(size_t i, int *kind);
 
 /* vocab.c */
 int wn_tok_alloc_ids(struct wn_tokenizer *t, uint32_t n_ids);

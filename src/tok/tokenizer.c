@@ -180,6 +180,7 @@ int wn_tok_compile(struct wn_tokenizer *t, const char *pattern, int literal, int
 	/* Without JIT support pcre2_match interprets the pattern: slower,
 	 * same results. */
 	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	t->split[t->n_re] = (uint8_t)(literal ? WN_TOK_SPLIT_REGEX : wn_tok_split_kind(pattern));
 	t->re[t->n_re++] = re;
 	return WN_OK;
 }
