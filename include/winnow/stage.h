@@ -38,6 +38,15 @@ enum wn_opt_type {
 	WN_OPT_DOUBLE,   /* double */
 	WN_OPT_CHOICE,   /* int: index into the '|'-separated choices */
 	WN_OPT_CHAR,     /* char: one byte, or \t, tab, comma, ... */
+	WN_OPT_LIST,     /* struct wn_opt_list: repeatable, values in order */
+};
+
+/* The values of a repeatable option (WN_OPT_LIST), borrowed like
+ * WN_OPT_STRING values; more than WN_OPT_LIST_MAX is a usage error. */
+#define WN_OPT_LIST_MAX 16
+struct wn_opt_list {
+	const char *v[WN_OPT_LIST_MAX];
+	size_t n;
 };
 
 enum wn_opt_flags {
@@ -72,6 +81,9 @@ struct wn_stage_stats {
 	const char *reasons[16];
 	uint64_t reason_count[16];
 	size_t nreasons;
+	/* Members a stage adds to its --stats object (a JSON object, or
+	 * NULL); the stage owns it and frees it in release(). */
+	struct json_t *extra;
 };
 
 /* Count a dropped record under a reason ("invalid_json", ...). */

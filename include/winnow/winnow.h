@@ -13,6 +13,7 @@
 #include "winnow/pipeline.h"
 #include "winnow/io.h"
 #include "winnow/dataset.h"
+#include "winnow/dedup.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *wn_version(void);

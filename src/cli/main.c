@@ -28,10 +28,12 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
 static int cmd_verify(int argc, char **argv);
+static int cmd_dedup_index(int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a pipeline file: one stage per line" },
 	{ "verify", cmd_verify, "check a dataset's shards against its manifest" },
+	{ "dedup-index", cmd_dedup_index, "merge or describe indexes saved by dedup --index" },
 	{ "help", cmd_help, "show help for winnow or a command" },
 	{ "version", cmd_version, "show the version" },
 };
@@ -399,6 +401,92 @@ static int cmd_verify(int argc, char **argv)
 	}
 	wn_verify_report_release(&rep);
 	return finish_stdout(code);
+}
+
+/* ---- dedup-index ----------------------------------------------------------- */
+
+struct dedup_index_opts {
+	const char *output;
+	int help;
+};
+
+static const struct wn_option dedup_index_options[] = {
+	{ "output", 'o', WN_OPT_STRING, offsetof(struct dedup_index_opts, output), "FILE", NULL,
+	  NULL, "merge: the index to write (written atomically; may be one of the inputs)", 0 },
+	{ "help", 'h', WN_OPT_FLAG, offsetof(struct dedup_index_opts, help), NULL, NULL, NULL,
+	  "show this help", 0 },
+	{ NULL, 0, WN_OPT_END, 0, NULL, NULL, NULL, NULL, 0 },
+};
+
+static const char dedup_index_usage[] = "dedup-index {merge -o FILE | info} INDEX...";
+static const char dedup_index_summary[] = "merge or describe indexes saved by dedup --index";
+static const char dedup_index_description[] =
+	"merge: write one index holding everything the INDEXes hold (made on several\n"
+	"machines, or on last month's and this month's data); they must be of one kind\n"
+	"and made with the same options. A run with --index on the result deduplicates\n"
+	"against all of them.\n"
+	"info: print each INDEX's kind, the options it was made with, its entries and\n"
+	"its size; the whole file is read and its checksum checked.\n";
+
+static int cmd_dedup_index(int argc, char **argv)
+{
+	struct dedup_index_opts o = { 0 };
+	struct wn_error err;
+	wn_error_clear(&err);
+	int used;
+	char **pos = NULL;
+	size_t npos = 0;
+	if (wn_options_parse("dedup-index", dedup_index_options, &o, NULL, argc - 1, argv + 1,
+	                     &used, &pos, &npos, NULL, &err) < 0) {
+		fprintf(stderr, "winnow: %s\n", err.msg);
+		return WN_EXIT_USAGE;
+	}
+	if (o.help) {
+		free(pos);
+		struct wn_buf b = WN_BUF_INIT;
+		wn_options_help(dedup_index_usage, dedup_index_summary, dedup_index_description,
+		                dedup_index_options, 0, &b);
+		print_buf(&b, stdout);
+		return finish_stdout(0);
+	}
+	const char *sub = npos ? pos[0] : "";
+	int merge = strcmp(sub, "merge") == 0, info = strcmp(sub, "info") == 0;
+	const char *msg = NULL;
+	if (used != argc - 1)
+		msg = "'then' does not follow dedup-index";
+	else if (!merge && !info)
+		msg = "expected 'merge' or 'info'";
+	else if (npos < 2)
+		msg = "expected at least one INDEX";
+	else if (merge && !o.output)
+		msg = "merge needs the index to write (-o FILE)";
+	else if (info && o.output)
+		msg = "info writes no file (no -o)";
+	if (msg) {
+		free(pos);
+		return usage_error("dedup-index", msg);
+	}
+	int st = WN_OK;
+	if (merge) {
+		st = wn_dedup_index_merge((const char *const *)pos + 1, npos - 1, o.output, &err);
+	} else {
+		for (size_t i = 1; i < npos && st >= 0; i++) {
+			struct wn_buf b = WN_BUF_INIT;
+			st = wn_dedup_index_info(pos[i], &b, &err);
+			if (st >= 0) {
+				if (i > 1)
+					fputc('\n', stdout);
+				print_buf(&b, stdout);
+			}
+			wn_buf_release(&b);
+		}
+	}
+	free(pos);
+	if (st < 0) {
+		fprintf(stderr, "winnow: dedup-index: %s\n", err.status < 0 ? err.msg : wn_strerror(st));
+		return finish_stdout(wn_status_exit(st));
+	}
+	return finish_stdout(0);
 }
 
 /* ---- help, version ------------------------------------------------------- */

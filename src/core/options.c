@@ -183,6 +183,15 @@ static int set_value(const char *cmd, const struct wn_option *o, void *base,
 			                    "%s: --%s: expected one character or tab, got '%s'",
 			                    cmd, o->name, v);
 		return WN_OK;
+	case WN_OPT_LIST: {
+		struct wn_opt_list *l = dst;
+		if (l->n == WN_OPT_LIST_MAX)
+			return wn_error_set(err, WN_EUSAGE, NULL, 0,
+			                    "%s: --%s: at most %d values", cmd, o->name,
+			                    WN_OPT_LIST_MAX);
+		l->v[l->n++] = v;
+		return WN_OK;
+	}
 	case WN_OPT_END:
 		break;
 	}
@@ -354,6 +363,8 @@ static int help_options(const struct wn_option *table, struct wn_buf *out)
 		WN_TRY(wn_buf_adds(out, o->help));
 		if (o->type == WN_OPT_CHOICE && !strstr(o->help, o->choices))
 			WN_TRY(wn_buf_printf(out, " (%s)", o->choices));
+		if (o->type == WN_OPT_LIST)
+			WN_TRY(wn_buf_adds(out, " (repeatable)"));
 		if (o->def && o->type != WN_OPT_FLAG)
 			WN_TRY(wn_buf_printf(out, " [default: %s]", o->def));
 		WN_TRY(wn_buf_addc(out, '\n'));

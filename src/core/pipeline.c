@@ -557,6 +557,8 @@ int wn_pipeline_stats(const struct wn_pipeline *p, struct wn_buf *out)
 		json_object_set_new(o, "bytes_in", json_integer((json_int_t)c->bytes_in));
 		json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->bytes_out));
 		json_object_set_new(o, "seconds", json_real(c->seconds));
+		if (c->extra)
+			json_object_update_missing(o, c->extra);
 		json_array_append_new(stages, o);
 	}
 	json_object_set_new(root, "stages", stages);

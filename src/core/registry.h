@@ -12,6 +12,7 @@
 extern const struct wn_stage_type wn_stage_read;
 extern const struct wn_stage_type wn_stage_tokenize;
 extern const struct wn_stage_type wn_stage_detokenize;
+extern const struct wn_stage_type wn_stage_dedup;
 extern const struct wn_stage_type wn_stage_shard;
 /* The implicit sink: JSONL to standard output. */
 extern const struct wn_stage_type wn_stage_write;

@@ -1,0 +1,31 @@
+/*
+ * pool.h - worker threads for the per-record work of the dedup stage
+ * (normalising, hashing, MinHash signatures); not installed.
+ *
+ * wn_dd_pool_run(pool, n, fn, arg) calls fn(arg, worker, i) once for every
+ * i in [0, n), spread over the calling thread (worker 0) and the pool's
+ * threads (workers 1 .. nthreads-1), and returns when all calls are done.
+ * Work is taken one item at a time, so results must go to per-item slots;
+ * worker numbers let each thread use its own scratch space.  The caller
+ * then uses the results in item order, which keeps output independent of
+ * the thread count.
+ */
+#ifndef WN_DEDUP_POOL_H
+#define WN_DEDUP_POOL_H
+
+#include <stddef.h>
+
+#include "winnow/status.h"
+
+struct wn_dd_pool;
+
+typedef void (*wn_dd_pool_fn)(void *arg, unsigned worker, size_t i);
+
+/* A pool of nthreads >= 1 workers (nthreads - 1 threads are started).
+ * WN_ENOMEM, WN_EIO when a thread cannot be started. */
+int wn_dd_pool_new(struct wn_dd_pool **p, unsigned nthreads);
+void wn_dd_pool_free(struct wn_dd_pool *p);
+unsigned wn_dd_pool_threads(const struct wn_dd_pool *p);
+void wn_dd_pool_run(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg);
+
+#endif
