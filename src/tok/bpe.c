@@ -8,6 +8,9 @@
  * (rank, position) over a linked list; and for long pieces (a document
  * without spaces can be one piece of megabytes) buckets of positions per
  * rank, which replace most heap operations by appends and sequential reads.
+ * Long pieces mostly take backtrack.c instead, which gives the same ids
+ * without merging; these serve the pieces and vocabularies it declines, and
+ * as its reference in the tests.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -193,6 +196,7 @@ void wn_tok_bpe_scratch_release(struct wn_tok_bpe_scratch *s)
 	free(s->cur);
 	free(s->ver);
 	free(s->pcache);
+	wn_tok_bt_scratch_free(s->bt);
 	memset(s, 0, sizeof(*s));
 }
 

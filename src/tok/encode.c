@@ -11,7 +11,8 @@
 #include "tok/tok.h"
 #include "winnow/json.h"
 
-/* Pieces up to SMALL_PIECE symbols go to the quadratic merge, up to
+/* Pieces up to SMALL_PIECE symbols go to the quadratic merge, longer ones
+ * to the backtracking search (backtrack.c); those it declines up to
  * HEAP_PIECE to the heap, longer ones to the bucket queue. */
 #define SMALL_PIECE 128
 #define HEAP_PIECE 4096
@@ -144,8 +145,14 @@ static int merge_piece(struct wn_encoder *e, const unsigned char *p, size_t n, s
 		e->sym = s;
 		e->sym_cap = cap;
 	}
-	*m = initial_symbols(t, p, n, e->sym);
 	const unsigned char *bytes = t->bytes_complete || t->kind == WN_TOK_TIKTOKEN ? p : NULL;
+	/* it declines (among others) when some byte is not a token */
+	if (bytes && n > SMALL_PIECE) {
+		int st = wn_tok_merge_backtrack(t, &e->bpe, bytes, n, e->sym, m);
+		if (st != WN_TOK_BT_DECLINE)
+			return st;
+	}
+	*m = initial_symbols(t, p, n, e->sym);
 	if (*m <= SMALL_PIECE) {
 		*m = wn_tok_merge_small(t, &e->bpe, e->sym, *m, bytes);
 	} else if (*m <= HEAP_PIECE) {

@@ -111,6 +111,9 @@ struct wn_tokenizer {
 	 * kept here (0 unknown, 1 yes, 2 no; relaxed atomics: racing
 	 * threads store the same answer). */
 	uint8_t *whole_memo;
+	/* the tables of the backtracking merge (backtrack.c), built when
+	 * the first long piece comes */
+	struct wn_tok_bt *bt;
 	int bytes_complete;       /* every byte has a real id */
 
 	/* Hugging Face unknown-character handling */
@@ -318,6 +321,7 @@ struct wn_tok_bpe_scratch {
 	uint8_t *ver;              /* per position: bumped when its pair changes */
 	size_t ver_cap;
 	struct wn_tok_pair *pcache; /* recent pair lookups */
+	struct wn_tok_bt_scratch *bt; /* the backtracking merge's, when used */
 };
 
 #define WN_TOK_PCACHE_BITS 12
@@ -338,5 +342,17 @@ int wn_tok_merge_heap(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s
 int wn_tok_merge_buckets(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
                          uint32_t *syms, size_t *n, const unsigned char *bytes);
 void wn_tok_bpe_scratch_release(struct wn_tok_bpe_scratch *s);
+
+/*
+ * backtrack.c: the same result for long pieces, close to linear time.
+ * bytes[0..n) are the piece's, one symbol each (t->bytes_complete); the
+ * ids go to sym (room for n) and their count to *m.  WN_TOK_BT_DECLINE
+ * when this tokenizer or piece needs the merge loop instead.
+ */
+#define WN_TOK_BT_DECLINE 1
+int wn_tok_merge_backtrack(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *s,
+                           const unsigned char *bytes, size_t n, uint32_t *sym, size_t *m);
+void wn_tok_bt_free(struct wn_tok_bt *bt);
+void wn_tok_bt_scratch_free(struct wn_tok_bt_scratch *s);
 
 #endif

@@ -248,6 +248,7 @@ void wn_tokenizer_free(struct wn_tokenizer *t)
 	free(t->pair_filter);
 	free(t->rank_id);
 	free(t->whole_memo);
+	wn_tok_bt_free(t->bt);
 	free(t->byte_pair_rank);
 	free(t->byte_pair_id);
 	free(t->added);
