@@ -7,7 +7,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config make
 libzstd-dev zstd libcsv-dev libjansson-dev libxxhash-dev check zlib1g-dev gzip
-libssl-dev libpcre2-dev libutf8proc-dev python3"
+libssl-dev libpcre2-dev libutf8proc-dev libcld2-dev python3 jq"
 if [ "${1:-}" = "--test" ]; then
 	# node may come from elsewhere (nvm, nodesource): only install Debian's
 	# when there is none

@@ -7,6 +7,7 @@
 
 static const struct wn_stage_type *const types[] = {
 	&wn_stage_read,
+	&wn_stage_filter,
 	&wn_stage_dedup,
 	&wn_stage_tokenize,
 	&wn_stage_detokenize,

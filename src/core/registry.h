@@ -10,6 +10,7 @@
 #include "winnow/stage.h"
 
 extern const struct wn_stage_type wn_stage_read;
+extern const struct wn_stage_type wn_stage_filter;
 extern const struct wn_stage_type wn_stage_tokenize;
 extern const struct wn_stage_type wn_stage_detokenize;
 extern const struct wn_stage_type wn_stage_dedup;
