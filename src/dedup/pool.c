@@ -22,6 +22,7 @@ struct wn_dd_pool {
 	unsigned long generation;
 	unsigned running;
 	int stop;
+	int out;                /* a batch is out: wn_dd_pool_wait() not yet called */
 	/* the batch being worked on */
 	atomic_size_t next;
 	size_t n;
@@ -93,35 +94,51 @@ unsigned wn_dd_pool_threads(const struct wn_dd_pool *p)
 	return p->nthreads;
 }
 
-void wn_dd_pool_run(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg)
+void wn_dd_pool_start(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg)
 {
 	p->n = n;
 	p->fn = fn;
 	p->arg = arg;
+	p->out = 1;
 	atomic_store(&p->next, 0);
 	unsigned helpers = 0;
 	for (unsigned i = 0; p->workers && i + 1 < p->nthreads; i++)
 		helpers += p->workers[i].started;
-	if (!helpers || n < 2) {
-		work(p, 0);
+	/* alone, or too little to share: wn_dd_pool_wait() does it all */
+	if (!helpers || n < 2)
 		return;
-	}
 	pthread_mutex_lock(&p->mu);
 	p->running = helpers;
 	p->generation++;
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void wn_dd_pool_wait(struct wn_dd_pool *p)
+{
+	if (!p->out)
+		return;
 	work(p, 0);
 	pthread_mutex_lock(&p->mu);
 	while (p->running)
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+	p->out = 0;
+}
+
+void wn_dd_pool_run(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg)
+{
+	wn_dd_pool_start(p, n, fn, arg);
+	wn_dd_pool_wait(p);
 }
 
 void wn_dd_pool_free(struct wn_dd_pool *p)
 {
 	if (!p)
 		return;
+	/* a batch still out (the caller stopped early): skip what no thread
+	 * has begun; the joins below wait for the calls under way */
+	atomic_store(&p->next, p->n);
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->go);

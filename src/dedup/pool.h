@@ -9,6 +9,13 @@
  * worker numbers let each thread use its own scratch space.  The caller
  * then uses the results in item order, which keeps output independent of
  * the thread count.
+ *
+ * wn_dd_pool_start() and wn_dd_pool_wait() split wn_dd_pool_run() in two:
+ * start hands the calls to the pool's threads and returns at once, so that
+ * the caller can do other work (with the results of an earlier batch)
+ * while they run; wait helps with the calls still left, then returns when
+ * no thread is on them.  One batch is out at a time: every start is
+ * followed by a wait before the next start or run.
  */
 #ifndef WN_DEDUP_POOL_H
 #define WN_DEDUP_POOL_H
@@ -24,8 +31,11 @@ typedef void (*wn_dd_pool_fn)(void *arg, unsigned worker, size_t i);
 /* A pool of nthreads >= 1 workers (nthreads - 1 threads are started).
  * WN_ENOMEM, WN_EIO when a thread cannot be started. */
 int wn_dd_pool_new(struct wn_dd_pool **p, unsigned nthreads);
+/* Also stops a started batch: calls not yet begun are skipped. */
 void wn_dd_pool_free(struct wn_dd_pool *p);
 unsigned wn_dd_pool_threads(const struct wn_dd_pool *p);
 void wn_dd_pool_run(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg);
+void wn_dd_pool_start(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg);
+void wn_dd_pool_wait(struct wn_dd_pool *p);
 
 #endif

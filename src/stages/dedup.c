@@ -309,9 +309,11 @@ static int setup_near(struct wn_stage *st, struct dedup_state *d, const struct d
 		return s;
 	}
 	d->hashes = wn_minhash_params_hashes(&d->mp);
-	d->sigs = calloc((size_t)BATCH_RECORDS * d->hashes, sizeof(*d->sigs));
-	if (!d->sigs)
-		return WN_ENOMEM;
+	for (int k = 0; k < 2; k++) {
+		d->b[k].sigs = calloc((size_t)BATCH_RECORDS * d->hashes, sizeof(*d->b[k].sigs));
+		if (!d->b[k].sigs)
+			return WN_ENOMEM;
+	}
 	char context[64];
 	snprintf(context, sizeof(context), "normalize=%s", wn_dd_norm_name(d->norm));
 	double verify = o->verify_jaccard;
@@ -349,6 +351,9 @@ static int dedup_init(struct wn_stage *st)
 	if (!d)
 		return WN_ENOMEM;
 	st->state = d;
+	d->b[0].d = d;
+	d->b[1].d = d;
+	d->fill = &d->b[0];
 	d->mode = o->near ? MODE_NEAR : (o->lines || o->paragraphs) ? MODE_LINES : MODE_EXACT;
 	d->paragraphs = o->paragraphs;
 	d->min_chars = o->min_line_chars;
@@ -484,6 +489,8 @@ static void dedup_release(struct wn_stage *st)
 	st->stats.extra = NULL;
 	if (!d)
 		return;
+	/* first, as it waits for the threads still hashing a batch (after an
+	 * error) before their records and scratch space go */
 	wn_dd_pool_free(d->pool);
 	for (unsigned i = 0; d->ws && i < d->nws; i++) {
 		wn_dd_normalizer_release(&d->ws[i].z);
@@ -492,10 +499,14 @@ static void dedup_release(struct wn_stage *st)
 		wn_minhash_free(d->ws[i].mh);
 	}
 	free(d->ws);
-	for (size_t i = 0; i < BATCH_RECORDS; i++) {
-		wn_record_free(d->items[i].rec);
-		wn_dd_pieces_release(&d->items[i].pieces);
-		free(d->items[i].err);
+	for (int k = 0; k < 2; k++) {
+		struct batch *b = &d->b[k];
+		for (size_t i = 0; i < BATCH_RECORDS; i++) {
+			wn_record_free(b->items[i].rec);
+			wn_dd_pieces_release(&b->items[i].pieces);
+			free(b->items[i].err);
+		}
+		free(b->sigs);
 	}
 	for (size_t k = 0; d->keys && k < d->nkeys; k++) {
 		for (size_t i = 0; i < d->keys[k].nseg; i++)
@@ -505,7 +516,6 @@ static void dedup_release(struct wn_stage *st)
 	free(d->keys);
 	wn_dd_index_release(&d->ix);
 	wn_minhash_index_free(d->mh);
-	free(d->sigs);
 	free(d->params);
 	wn_buf_release(&d->idtext);
 	wn_buf_release(&d->joined);

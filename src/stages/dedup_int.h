@@ -41,6 +41,18 @@ struct item {
 	size_t shingles;            /* near */
 };
 
+/*
+ * A batch of records.  Two take turns: while the worker threads hash one,
+ * this thread decides and passes on the batch hashed before it, then reads
+ * records into the other; so reading, hashing and writing overlap.
+ */
+struct batch {
+	struct dedup_state *d;
+	struct item items[BATCH_RECORDS];
+	uint64_t *sigs;             /* near: BATCH_RECORDS signatures */
+	size_t n, bytes;
+};
+
 struct scratch {
 	struct wn_dd_normalizer z;
 	struct wn_buf key;          /* the bytes hashed for --key */
@@ -65,10 +77,10 @@ struct dedup_state {
 	struct wn_minhash_params mp;
 	struct wn_minhash_index *mh;
 	uint32_t hashes;
-	uint64_t *sigs;             /* BATCH_RECORDS signatures */
 
-	struct item items[BATCH_RECORDS];
-	size_t n, bytes;
+	struct batch b[2];
+	struct batch *fill;         /* records are read into it */
+	struct batch *busy;         /* being hashed; NULL when none is out */
 	struct wn_dd_pool *pool;
 	struct scratch *ws;
 	unsigned nws;
@@ -78,9 +90,10 @@ struct dedup_state {
 	uint64_t loaded, dup_exact, dup_near, pieces_removed, emptied, changed;
 };
 
-/* Take a record into the batch; decide the batch when it is full. */
+/* Take a record into the filling batch; when it is full, start hashing it
+ * and decide the batch hashed before it. */
 int dedup_process(struct wn_stage *st, struct wn_record *rec, struct wn_emitter *out);
-/* Hash the batch on every thread, then decide its records in order. */
+/* At the end of the input: hash and decide every batch still held. */
 int dedup_flush(struct wn_stage *st, struct wn_emitter *out);
 
 #endif

@@ -149,9 +149,10 @@ static void hash_lines(const struct dedup_state *d, struct scratch *w, struct it
 
 static void hash_one(void *arg, unsigned worker, size_t i)
 {
-	struct dedup_state *d = arg;
+	struct batch *b = arg;
+	struct dedup_state *d = b->d;
 	struct scratch *w = &d->ws[worker];
-	struct item *it = &d->items[i];
+	struct item *it = &b->items[i];
 	const char *text, *s;
 	size_t n, sn;
 	int r;
@@ -181,7 +182,7 @@ static void hash_one(void *arg, unsigned worker, size_t i)
 			item_error(it, r, "%s", wn_strerror(r));
 			return;
 		}
-		it->shingles = wn_minhash_signature(w->mh, s, sn, d->sigs + i * d->hashes);
+		it->shingles = wn_minhash_signature(w->mh, s, sn, b->sigs + i * d->hashes);
 		return;
 	}
 }
@@ -381,13 +382,13 @@ static int decide_lines(struct wn_stage *st, struct item *it, struct wn_emitter 
 	return keep(out, rec);
 }
 
-static int decide_near(struct wn_stage *st, size_t i, struct wn_emitter *out)
+static int decide_near(struct wn_stage *st, struct batch *b, size_t i, struct wn_emitter *out)
 {
 	struct dedup_state *d = st->state;
-	struct item *it = &d->items[i];
+	struct item *it = &b->items[i];
 	struct wn_record *rec = it->rec;
 	it->rec = NULL;
-	const uint64_t *sig = d->sigs + i * d->hashes;
+	const uint64_t *sig = b->sigs + i * d->hashes;
 	int s = WN_OK;
 	if (d->mark)
 		s = record_id(d, rec);
@@ -426,16 +427,14 @@ static int decide_near(struct wn_stage *st, size_t i, struct wn_emitter *out)
 	return keep(out, rec);
 }
 
-int dedup_flush(struct wn_stage *st, struct wn_emitter *out)
+/* Decide the records of a hashed batch in input order and pass them on;
+ * the first record that failed stops it (and the run). */
+static int decide_batch(struct wn_stage *st, struct batch *b, struct wn_emitter *out)
 {
 	struct dedup_state *d = st->state;
-	if (d->n == 0)
-		return WN_OK;
-	wn_dd_pool_run(d->pool, d->n, hash_one, d);
 	int s = WN_OK;
-	size_t i = 0;
-	for (; i < d->n; i++) {
-		struct item *it = &d->items[i];
+	for (size_t i = 0; i < b->n; i++) {
+		struct item *it = &b->items[i];
 		if (it->status < 0) {
 			s = it->status;
 			wn_stage_error(st, s, NULL, 0, "%s", it->err ? it->err->msg : wn_strerror(s));
@@ -443,40 +442,73 @@ int dedup_flush(struct wn_stage *st, struct wn_emitter *out)
 		}
 		switch (d->mode) {
 		case MODE_EXACT:
-			if (i + PREFETCH < d->n && d->ix.kind == WN_DD_SET)
-				wn_dd_set_prefetch(&d->ix.set, d->items[i + PREFETCH].d);
+			if (i + PREFETCH < b->n && d->ix.kind == WN_DD_SET)
+				wn_dd_set_prefetch(&d->ix.set, b->items[i + PREFETCH].d);
 			s = decide_exact(st, it, out);
 			break;
 		case MODE_LINES:
 			s = decide_lines(st, it, out);
 			break;
 		case MODE_NEAR:
-			s = decide_near(st, i, out);
+			s = decide_near(st, b, i, out);
 			break;
 		}
-		if (s != WN_OK) {
-			i++;
+		if (s != WN_OK)
 			break;
-		}
 	}
-	for (size_t k = 0; k < d->n; k++) {
-		wn_record_free(d->items[k].rec);
-		d->items[k].rec = NULL;
+	for (size_t k = 0; k < b->n; k++) {
+		wn_record_free(b->items[k].rec);
+		b->items[k].rec = NULL;
 	}
-	d->n = 0;
-	d->bytes = 0;
+	b->n = 0;
+	b->bytes = 0;
 	return s;
+}
+
+/*
+ * The filling batch is full (or the input ended): finish hashing the busy
+ * batch (this thread helps), start the full one on the workers, then decide
+ * the finished one while they hash.  Batches are decided in input order,
+ * each after the one before it, so the output does not depend on the
+ * thread count.
+ */
+static int submit(struct wn_stage *st, struct wn_emitter *out)
+{
+	struct dedup_state *d = st->state;
+	struct batch *full = d->fill, *done = d->busy;
+	if (done)
+		wn_dd_pool_wait(d->pool);
+	d->busy = NULL;
+	if (full->n) {
+		wn_dd_pool_start(d->pool, full->n, hash_one, full);
+		d->busy = full;
+	}
+	d->fill = full == &d->b[0] ? &d->b[1] : &d->b[0];
+	return done ? decide_batch(st, done, out) : WN_OK;
+}
+
+int dedup_flush(struct wn_stage *st, struct wn_emitter *out)
+{
+	struct dedup_state *d = st->state;
+	WN_TRY(submit(st, out));
+	struct batch *b = d->busy;
+	if (!b)
+		return WN_OK;
+	wn_dd_pool_wait(d->pool);
+	d->busy = NULL;
+	return decide_batch(st, b, out);
 }
 
 int dedup_process(struct wn_stage *st, struct wn_record *rec, struct wn_emitter *out)
 {
 	struct dedup_state *d = st->state;
-	struct item *it = &d->items[d->n++];
+	struct batch *b = d->fill;
+	struct item *it = &b->items[b->n++];
 	it->rec = rec;
 	it->status = WN_OK;
 	it->shingles = 0;
-	d->bytes += rec->raw.len;
-	if (d->n < BATCH_RECORDS && d->bytes < BATCH_BYTES)
+	b->bytes += rec->raw.len;
+	if (b->n < BATCH_RECORDS && b->bytes < BATCH_BYTES)
 		return WN_OK;
-	return dedup_flush(st, out);
+	return submit(st, out);
 }

@@ -263,6 +263,23 @@ printf '{"text":"a"}\n{"text":"b"}\n{"text":5}\n' >nottext.jsonl
 expect_exit 1 w dedup --threads 2 nottext.jsonl
 expect_grep "winnow: dedup: nottext.jsonl:3: field 'text' is not a string" "$TMP/err"
 [ "$(wc -l <"$TMP/out")" -eq 2 ] || fail "records before the bad one are not written"
+# a bad record in a later batch (512 records each), with threads: while one
+# batch is hashed the one before it is decided and written, yet every record
+# before the bad one comes out, decided as without it, and nothing after it
+awk 'BEGIN { for (i = 1; i <= 2000; i++)
+	printf "{\"text\":\"doc %d line a\\nline %d\"}\n", i % 500, i % 2 }' >many.jsonl
+for bad in 1000 1300; do
+	sed "${bad}s/\"text\"/\"body\"/" many.jsonl >bad.jsonl
+	for mode in "" --lines --near; do
+		head -n "$((bad - 1))" many.jsonl | w dedup -q $mode --threads 1 >want.jsonl
+		for n in 1 2 3; do
+			expect_exit 1 w dedup $mode --threads "$n" bad.jsonl
+			expect_grep "bad.jsonl:$bad: no field 'text' to deduplicate" "$TMP/err"
+			cmp want.jsonl "$TMP/out" ||
+				fail "dedup $mode --threads $n: records before line $bad differ"
+		done
+	done
+done
 expect_exit 1 w dedup --key metadata.url notext.jsonl
 expect_grep "notext.jsonl:1: no field 'metadata.url' (--key)" "$TMP/err"
 printf '{"body":"x"}\n' | w dedup --text-field body >/dev/null || fail "--text-field"
