@@ -389,7 +389,7 @@ static int dedup_init(struct wn_stage *st)
 				return s;
 		}
 	}
-	int s = wn_dd_pool_new(&d->pool, d->nws);
+	int s = wn_pool_new(&d->pool, d->nws);
 	if (s < 0)
 		return wn_stage_error(st, s, NULL, 0, "cannot start worker threads");
 	return WN_OK;
@@ -491,7 +491,7 @@ static void dedup_release(struct wn_stage *st)
 		return;
 	/* first, as it waits for the threads still hashing a batch (after an
 	 * error) before their records and scratch space go */
-	wn_dd_pool_free(d->pool);
+	wn_pool_free(d->pool);
 	for (unsigned i = 0; d->ws && i < d->nws; i++) {
 		wn_dd_normalizer_release(&d->ws[i].z);
 		wn_buf_release(&d->ws[i].key);

@@ -13,7 +13,7 @@
 #include "dedup/lines.h"
 #include "dedup/minhash.h"
 #include "dedup/normalize.h"
-#include "dedup/pool.h"
+#include "core/pool.h"
 #include "winnow/stage.h"
 
 enum mode { MODE_EXACT, MODE_LINES, MODE_NEAR };
@@ -81,7 +81,7 @@ struct dedup_state {
 	struct batch b[2];
 	struct batch *fill;         /* records are read into it */
 	struct batch *busy;         /* being hashed; NULL when none is out */
-	struct wn_dd_pool *pool;
+	struct wn_pool *pool;
 	struct scratch *ws;
 	unsigned nws;
 	struct wn_buf idtext, joined;

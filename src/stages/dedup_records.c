@@ -477,10 +477,10 @@ static int submit(struct wn_stage *st, struct wn_emitter *out)
 	struct dedup_state *d = st->state;
 	struct batch *full = d->fill, *done = d->busy;
 	if (done)
-		wn_dd_pool_wait(d->pool);
+		wn_pool_wait(d->pool);
 	d->busy = NULL;
 	if (full->n) {
-		wn_dd_pool_start(d->pool, full->n, hash_one, full);
+		wn_pool_start(d->pool, full->n, hash_one, full);
 		d->busy = full;
 	}
 	d->fill = full == &d->b[0] ? &d->b[1] : &d->b[0];
@@ -494,7 +494,7 @@ int dedup_flush(struct wn_stage *st, struct wn_emitter *out)
 	struct batch *b = d->busy;
 	if (!b)
 		return WN_OK;
-	wn_dd_pool_wait(d->pool);
+	wn_pool_wait(d->pool);
 	d->busy = NULL;
 	return decide_batch(st, b, out);
 }

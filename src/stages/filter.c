@@ -14,8 +14,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +22,7 @@
 #include <jansson.h>
 #include <pcre2.h>
 
+#include "core/pool.h"
 #include "core/registry.h"
 #include "filter/filter.h"
 #include "filter/lang.h"
@@ -170,21 +169,21 @@ static const struct wn_option filter_options[] = {
 #define REJECTS_FLUSH ((size_t)1 << 20)
 #define MAX_REASONS 64
 
+struct filter_state;
+
 struct batch {
+	struct filter_state *f;
 	struct wn_record *rec[BATCH_RECORDS];
 	const char *reason[BATCH_RECORDS];
 	int status[BATCH_RECORDS];
 	struct wn_error errors[BATCH_RECORDS];
 	size_t n, bytes;
-	atomic_size_t next; /* the next record to take */
 };
 
+/* A pool worker's scratch space, on cache lines of its own. */
 struct worker {
-	struct filter_state *f;
-	pthread_t thread;
 	struct wn_fl_worker fw;
-	int started;
-};
+} __attribute__((aligned(64)));
 
 /* Strings the configuration points into. */
 struct owned {
@@ -199,17 +198,11 @@ struct owned {
 struct filter_state {
 	struct wn_fl_config cfg;
 	struct owned own;
-	struct wn_fl_worker self;
 	struct batch b[2];
 	struct batch *fill, *busy;
-	unsigned nworkers, nslots;
-	struct worker *workers;
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	uint64_t generation;
-	struct batch *posted;
-	unsigned running;
-	int stop, sync_ready;
+	struct wn_pool *pool;
+	unsigned nworkers;
+	struct worker *worker; /* per pool worker (0: this thread) */
 	/* rejects */
 	int rejects_fd;
 	const char *rejects_path;
@@ -485,85 +478,28 @@ static void judge(struct filter_state *f, struct wn_fl_worker *w, struct batch *
 	b->status[i] = wn_fl_eval(&f->cfg, w, b->rec[i], &b->reason[i], &b->errors[i]);
 }
 
-static void work(struct filter_state *f, struct batch *b, struct wn_fl_worker *w)
+/* The pool's call for record i of batch arg. */
+static void judge_item(void *arg, unsigned worker, size_t i)
 {
-	for (;;) {
-		size_t i = atomic_fetch_add(&b->next, 1);
-		if (i >= b->n)
-			break;
-		judge(f, w, b, i);
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *wk = arg;
-	struct filter_state *f = wk->f;
-	uint64_t seen = 0;
-	pthread_mutex_lock(&f->mu);
-	for (;;) {
-		while (!f->stop && f->generation == seen)
-			pthread_cond_wait(&f->go, &f->mu);
-		if (f->stop)
-			break;
-		seen = f->generation;
-		struct batch *b = f->posted;
-		pthread_mutex_unlock(&f->mu);
-		work(f, b, &wk->fw);
-		pthread_mutex_lock(&f->mu);
-		if (--f->running == 0)
-			pthread_cond_signal(&f->done);
-	}
-	pthread_mutex_unlock(&f->mu);
-	return NULL;
+	struct batch *b = arg;
+	judge(b->f, &b->f->worker[worker].fw, b, i);
 }
 
 static int start_workers(struct wn_stage *st, struct filter_state *f, unsigned threads)
 {
-	f->workers = calloc(threads - 1, sizeof(*f->workers));
-	if (!f->workers)
+	int s = wn_pool_new(&f->pool, threads);
+	if (s < 0)
+		return s == WN_ENOMEM ? s
+		                      : wn_stage_error(st, s, NULL, 0, "cannot start a thread");
+	unsigned n = wn_pool_threads(f->pool);
+	f->worker = aligned_alloc(_Alignof(struct worker), n * sizeof(*f->worker));
+	if (!f->worker)
 		return WN_ENOMEM;
-	f->nslots = threads - 1;
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->go, NULL);
-	pthread_cond_init(&f->done, NULL);
-	f->sync_ready = 1;
-	for (unsigned i = 0; i + 1 < threads; i++) {
-		struct worker *wk = &f->workers[i];
-		wk->f = f;
-		if (wn_fl_worker_init(&wk->fw) < 0)
+	memset(f->worker, 0, n * sizeof(*f->worker));
+	for (; f->nworkers < n; f->nworkers++)
+		if (wn_fl_worker_init(&f->worker[f->nworkers].fw) < 0)
 			return WN_ENOMEM;
-		if (pthread_create(&wk->thread, NULL, worker_main, wk) != 0)
-			return wn_stage_error(st, WN_EIO, NULL, 0, "cannot start a thread");
-		wk->started = 1;
-		f->nworkers++;
-	}
 	return WN_OK;
-}
-
-static void post(struct filter_state *f, struct batch *b)
-{
-	atomic_store(&b->next, 0);
-	if (!f->nworkers)
-		return;
-	pthread_mutex_lock(&f->mu);
-	f->posted = b;
-	f->running = f->nworkers;
-	f->generation++;
-	pthread_cond_broadcast(&f->go);
-	pthread_mutex_unlock(&f->mu);
-}
-
-/* Return when batch b is judged, helping with it meanwhile. */
-static void complete(struct filter_state *f, struct batch *b)
-{
-	work(f, b, &f->self);
-	if (!f->nworkers)
-		return;
-	pthread_mutex_lock(&f->mu);
-	while (f->running)
-		pthread_cond_wait(&f->done, &f->mu);
-	pthread_mutex_unlock(&f->mu);
 }
 
 /* ---- output --------------------------------------------------------------------------------- */
@@ -655,10 +591,10 @@ static int submit(struct wn_stage *st, struct wn_emitter *out)
 		return WN_OK;
 	struct batch *full = f->fill, *done = f->busy;
 	if (done)
-		complete(f, done);
+		wn_pool_wait(f->pool); /* helping with what is left of it */
 	f->busy = NULL;
 	if (full->n) {
-		post(f, full);
+		wn_pool_start(f->pool, full->n, judge_item, full);
 		f->busy = full;
 	}
 	f->fill = full == &f->b[0] ? &f->b[1] : &f->b[0];
@@ -676,8 +612,7 @@ static int filter_init(struct wn_stage *st)
 	st->state = f;
 	f->rejects_fd = -1;
 	wn_buf_init(&f->rejects, WN_BUF_UNLIMITED);
-	if (wn_fl_worker_init(&f->self) < 0)
-		return WN_ENOMEM;
+	f->b[0].f = f->b[1].f = f;
 	f->fill = &f->b[0];
 	WN_TRY(configure(st, o, &f->cfg, &f->own));
 	if (o->rejects) {
@@ -686,10 +621,7 @@ static int filter_init(struct wn_stage *st)
 		if (f->rejects_fd < 0)
 			return wn_error_errno(&st->run->err, errno, o->rejects, "cannot create");
 	}
-	unsigned threads = st->run->threads ? st->run->threads : 1;
-	if (threads > 1)
-		WN_TRY(start_workers(st, f, threads));
-	return WN_OK;
+	return start_workers(st, f, st->run->threads ? st->run->threads : 1);
 }
 
 static int filter_process(struct wn_stage *st, struct wn_record *rec, struct wn_emitter *out)
@@ -725,7 +657,7 @@ static int filter_finish(struct wn_stage *st, struct wn_emitter *out)
 	int s = submit(st, out);
 	struct batch *b = f->busy;
 	if (s >= 0 && b) {
-		complete(f, b);
+		wn_pool_wait(f->pool);
 		f->busy = NULL;
 		s = emit_batch(st, b, out);
 	}
@@ -764,32 +696,12 @@ static void filter_release(struct wn_stage *st)
 	struct filter_state *f = st->state;
 	if (!f)
 		return;
-	if (f->busy && f->nworkers) {
-		/* an error downstream: stop the batch still out */
-		atomic_store(&f->busy->next, f->busy->n);
-		pthread_mutex_lock(&f->mu);
-		while (f->running)
-			pthread_cond_wait(&f->done, &f->mu);
-		pthread_mutex_unlock(&f->mu);
-	}
-	if (f->sync_ready) {
-		pthread_mutex_lock(&f->mu);
-		f->stop = 1;
-		pthread_cond_broadcast(&f->go);
-		pthread_mutex_unlock(&f->mu);
-	}
-	for (unsigned i = 0; i < f->nslots; i++) {
-		struct worker *wk = &f->workers[i];
-		if (wk->started)
-			pthread_join(wk->thread, NULL);
-		wn_fl_worker_release(&wk->fw);
-	}
-	if (f->sync_ready) {
-		pthread_mutex_destroy(&f->mu);
-		pthread_cond_destroy(&f->go);
-		pthread_cond_destroy(&f->done);
-	}
-	free(f->workers);
+	/* first: it stops a batch still out (an error downstream) and
+	 * waits for the calls under way */
+	wn_pool_free(f->pool);
+	for (unsigned i = 0; i < f->nworkers; i++)
+		wn_fl_worker_release(&f->worker[i].fw);
+	free(f->worker);
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < f->b[k].n; i++)
 			wn_record_free(f->b[k].rec[i]);
@@ -803,7 +715,6 @@ static void filter_release(struct wn_stage *st)
 		close(f->rejects_fd);
 	}
 	wn_buf_release(&f->rejects);
-	wn_fl_worker_release(&f->self);
 	free_config(&f->cfg);
 	free(f->own.lang);
 	free(f->own.stop);

@@ -8,11 +8,10 @@
  * write the ids into the record's JSON, unless the next stage reads the
  * ids themselves (binary token shards).
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/registry.h"
 #include "winnow/tokenizer.h"
 
@@ -47,17 +46,23 @@ static const struct wn_option tokenize_options[] = {
 #define BATCH_RECORDS 512
 #define BATCH_BYTES ((size_t)8 << 20)
 
+struct tokenize_state;
+
+/* A pool worker's encoder and ids, a cache line of its own: the ids'
+ * count changes with every token. */
+struct worker {
+	struct wn_encoder *enc;
+	struct wn_ids ids;
+} __attribute__((aligned(64)));
+
 /* A batch of records, tokenized by whichever threads take its records. */
 struct batch {
+	struct tokenize_state *t;
 	struct wn_record *rec[BATCH_RECORDS];
 	int status[BATCH_RECORDS];
 	struct wn_error errors[BATCH_RECORDS];
 	size_t n, bytes;
-	atomic_size_t next; /* the next record to take */
-	atomic_size_t left; /* records not yet done */
 };
-
-struct worker;
 
 /*
  * Two batches: one filling (this thread reads records into it) while the
@@ -72,31 +77,13 @@ struct tokenize_state {
 	int has_bos, has_eos;
 	struct batch b[2];
 	struct batch *fill, *busy; /* busy: NULL when none is out */
-	/* workers */
-	unsigned nworkers;    /* started */
-	unsigned nslots;      /* allocated */
-	struct worker *workers;
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	uint64_t generation;
-	struct batch *posted; /* the batch of this generation */
-	unsigned running;     /* workers still on it */
-	int stop;
-	int sync_ready;
-	struct wn_encoder *enc; /* this thread's */
-	struct wn_ids scratch;
+	struct wn_pool *pool;
+	unsigned nworkers;
+	struct worker *worker; /* per pool worker (0: this thread) */
 	const char *text_field;
 	int allow_special;
 	const char *output_field;
 	int want_bytes; /* prepare each record's JSON on the tokenizing thread */
-};
-
-struct worker {
-	struct tokenize_state *t;
-	pthread_t thread;
-	struct wn_encoder *enc;
-	struct wn_ids scratch;
-	int started;
 };
 
 static int resolve_token(struct wn_stage *st, const char *opt, const char *name, uint32_t *id)
@@ -158,43 +145,12 @@ static void tokenize_one(struct tokenize_state *t, struct batch *b, struct wn_en
 	b->status[i] = s;
 }
 
-/* Take records of b until none is left; returns whether this thread
- * finished the last one. */
-static int work(struct tokenize_state *t, struct batch *b, struct wn_encoder *enc,
-                struct wn_ids *ids)
+/* The pool's call for record i of batch arg. */
+static void tokenize_item(void *arg, unsigned worker, size_t i)
 {
-	size_t done = 0;
-	for (;;) {
-		size_t i = atomic_fetch_add(&b->next, 1);
-		if (i >= b->n)
-			break;
-		tokenize_one(t, b, enc, ids, i);
-		done++;
-	}
-	return done && atomic_fetch_sub(&b->left, done) == done;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct tokenize_state *t = w->t;
-	uint64_t seen = 0;
-	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		while (!t->stop && t->generation == seen)
-			pthread_cond_wait(&t->go, &t->mu);
-		if (t->stop)
-			break;
-		seen = t->generation;
-		struct batch *b = t->posted;
-		pthread_mutex_unlock(&t->mu);
-		work(t, b, w->enc, &w->scratch);
-		pthread_mutex_lock(&t->mu);
-		if (--t->running == 0)
-			pthread_cond_signal(&t->done);
-	}
-	pthread_mutex_unlock(&t->mu);
-	return NULL;
+	struct batch *b = arg;
+	struct tokenize_state *t = b->t;
+	tokenize_one(t, b, t->worker[worker].enc, &t->worker[worker].ids, i);
 }
 
 static int tokenize_init(struct wn_stage *st)
@@ -207,7 +163,6 @@ static int tokenize_init(struct wn_stage *st)
 	if (!t)
 		return WN_ENOMEM;
 	st->state = t;
-	wn_ids_init(&t->scratch);
 	t->text_field = st->text_field;
 	t->allow_special = o->allow_special;
 	t->output_field = o->output_field;
@@ -224,60 +179,24 @@ static int tokenize_init(struct wn_stage *st)
 		WN_TRY(resolve_token(st, "eos", o->eos, &t->eos));
 		t->has_eos = 1;
 	}
-	if (wn_encoder_new(&t->enc, t->tok) < 0)
-		return WN_ENOMEM;
+	t->b[0].t = t->b[1].t = t;
 	t->fill = &t->b[0];
-	unsigned threads = st->run->threads ? st->run->threads : 1;
-	if (threads > 1) {
-		t->workers = calloc(threads - 1, sizeof(*t->workers));
-		if (!t->workers)
+	s = wn_pool_new(&t->pool, st->run->threads ? st->run->threads : 1);
+	if (s < 0)
+		return s == WN_ENOMEM ? s
+		                      : wn_stage_error(st, s, NULL, 0, "cannot start a thread");
+	unsigned n = wn_pool_threads(t->pool);
+	t->worker = aligned_alloc(_Alignof(struct worker), n * sizeof(*t->worker));
+	if (!t->worker)
+		return WN_ENOMEM;
+	memset(t->worker, 0, n * sizeof(*t->worker));
+	t->nworkers = n;
+	for (unsigned i = 0; i < n; i++) {
+		wn_ids_init(&t->worker[i].ids);
+		if (wn_encoder_new(&t->worker[i].enc, t->tok) < 0)
 			return WN_ENOMEM;
-		t->nslots = threads - 1;
-		pthread_mutex_init(&t->mu, NULL);
-		pthread_cond_init(&t->go, NULL);
-		pthread_cond_init(&t->done, NULL);
-		t->sync_ready = 1;
-		for (unsigned i = 0; i + 1 < threads; i++) {
-			struct worker *w = &t->workers[i];
-			w->t = t;
-			wn_ids_init(&w->scratch);
-			if (wn_encoder_new(&w->enc, t->tok) < 0)
-				return WN_ENOMEM;
-			if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
-				return wn_stage_error(st, WN_EIO, NULL, 0, "cannot start a thread");
-			w->started = 1;
-			t->nworkers++;
-		}
 	}
 	return WN_OK;
-}
-
-/* Give batch b to the workers (with none, it waits for complete()). */
-static void post(struct tokenize_state *t, struct batch *b)
-{
-	atomic_store(&b->next, 0);
-	atomic_store(&b->left, b->n);
-	if (!t->nworkers)
-		return;
-	pthread_mutex_lock(&t->mu);
-	t->posted = b;
-	t->running = t->nworkers;
-	t->generation++;
-	pthread_cond_broadcast(&t->go);
-	pthread_mutex_unlock(&t->mu);
-}
-
-/* Return when batch b is tokenized and no worker is still on it, helping
- * with its records meanwhile. */
-static void complete(struct tokenize_state *t, struct batch *b)
-{
-	work(t, b, t->enc, &t->scratch);
-	if (!t->nworkers)
-		return;
-	pthread_mutex_lock(&t->mu);
-	while (t->running)
-		pthread_cond_wait(&t->done, &t->mu);
-	pthread_mutex_unlock(&t->mu);
 }
 
 /* Pass on the records of a finished batch, in order; the first record
@@ -320,10 +239,10 @@ static int submit(struct wn_stage *st, struct wn_emitter *out)
 	t->want_bytes = !(st->next && st->next->ids_only);
 	struct batch *full = t->fill, *done = t->busy;
 	if (done)
-		complete(t, done);
+		wn_pool_wait(t->pool); /* helping with what is left of it */
 	t->busy = NULL;
 	if (full->n) {
-		post(t, full);
+		wn_pool_start(t->pool, full->n, tokenize_item, full);
 		t->busy = full;
 	}
 	t->fill = full == &t->b[0] ? &t->b[1] : &t->b[0];
@@ -350,7 +269,7 @@ static int tokenize_finish(struct wn_stage *st, struct wn_emitter *out)
 	struct batch *b = t->busy;
 	if (!b)
 		return WN_OK;
-	complete(t, b);
+	wn_pool_wait(t->pool);
 	t->busy = NULL;
 	return emit_batch(st, b, out);
 }
@@ -360,38 +279,17 @@ static void tokenize_release(struct wn_stage *st)
 	struct tokenize_state *t = st->state;
 	if (!t)
 		return;
-	if (t->busy && t->nworkers) {
-		/* an error downstream: stop the batch still out */
-		atomic_store(&t->busy->next, t->busy->n);
-		pthread_mutex_lock(&t->mu);
-		while (t->running)
-			pthread_cond_wait(&t->done, &t->mu);
-		pthread_mutex_unlock(&t->mu);
+	/* first: it stops a batch still out (an error downstream) and
+	 * waits for the calls under way */
+	wn_pool_free(t->pool);
+	for (unsigned i = 0; i < t->nworkers; i++) {
+		wn_encoder_free(t->worker[i].enc);
+		wn_ids_release(&t->worker[i].ids);
 	}
-	if (t->sync_ready) {
-		pthread_mutex_lock(&t->mu);
-		t->stop = 1;
-		pthread_cond_broadcast(&t->go);
-		pthread_mutex_unlock(&t->mu);
-	}
-	for (unsigned i = 0; i < t->nslots; i++) {
-		struct worker *w = &t->workers[i];
-		if (w->started)
-			pthread_join(w->thread, NULL);
-		wn_encoder_free(w->enc);
-		wn_ids_release(&w->scratch);
-	}
-	if (t->sync_ready) {
-		pthread_mutex_destroy(&t->mu);
-		pthread_cond_destroy(&t->go);
-		pthread_cond_destroy(&t->done);
-	}
-	free(t->workers);
+	free(t->worker);
 	for (int k = 0; k < 2; k++)
 		for (size_t i = 0; i < t->b[k].n; i++)
 			wn_record_free(t->b[k].rec[i]);
-	wn_encoder_free(t->enc);
-	wn_ids_release(&t->scratch);
 	wn_tokenizer_free(t->tok);
 	free(t);
 	st->state = NULL;

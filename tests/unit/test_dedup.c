@@ -21,7 +21,7 @@
 #include "dedup/index.h"
 #include "dedup/lines.h"
 #include "dedup/normalize.h"
-#include "dedup/pool.h"
+#include "core/pool.h"
 #include "winnow/dedup.h"
 
 /* ---- helpers ------------------------------------------------------------------- */
@@ -889,19 +889,19 @@ static void pool_fn(void *arg, unsigned worker, size_t i)
 START_TEST(test_pool)
 {
 	for (unsigned t = 1; t <= 4; t++) {
-		struct wn_dd_pool *p;
-		ck_assert_int_eq(wn_dd_pool_new(&p, t), 0);
-		ck_assert_uint_eq(wn_dd_pool_threads(p), t);
+		struct wn_pool *p;
+		ck_assert_int_eq(wn_pool_new(&p, t), 0);
+		ck_assert_uint_eq(wn_pool_threads(p), t);
 		struct pool_job j = { .nthreads = t };
 		for (int round = 0; round < 50; round++)
-			wn_dd_pool_run(p, 1000, pool_fn, &j);
+			wn_pool_run(p, 1000, pool_fn, &j);
 		for (size_t i = 0; i < 1000; i++)
 			ck_assert_uint_eq(j.out[i], 50 * (i * i + 1));
 		ck_assert_int_eq(j.bad_worker, 0);
-		wn_dd_pool_run(p, 0, pool_fn, &j);
-		wn_dd_pool_free(p);
+		wn_pool_run(p, 0, pool_fn, &j);
+		wn_pool_free(p);
 	}
-	wn_dd_pool_free(NULL);
+	wn_pool_free(NULL);
 }
 END_TEST
 

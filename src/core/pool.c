@@ -4,17 +4,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "dedup/pool.h"
+#include "core/pool.h"
 
 struct worker {
-	struct wn_dd_pool *p;
+	struct wn_pool *p;
 	unsigned id;
 	pthread_t thread;
 	int started;
 };
 
-struct wn_dd_pool {
+struct wn_pool {
 	unsigned nthreads;
 	struct worker *workers; /* nthreads - 1 */
 	pthread_mutex_t mu;
@@ -22,15 +23,18 @@ struct wn_dd_pool {
 	unsigned long generation;
 	unsigned running;
 	int stop;
-	int out;                /* a batch is out: wn_dd_pool_wait() not yet called */
-	/* the batch being worked on */
-	atomic_size_t next;
+	int out;                /* a batch is out: wn_pool_wait() not yet called */
+	/* the batch being worked on: read by every call */
 	size_t n;
-	wn_dd_pool_fn fn;
+	wn_pool_fn fn;
 	void *arg;
+	/* the next item, on a cache line of its own: taking an item must not
+	 * take the line above from the other threads */
+	_Alignas(64) atomic_size_t next;
+	char pad[64 - sizeof(atomic_size_t)];
 };
 
-static void work(struct wn_dd_pool *p, unsigned id)
+static void work(struct wn_pool *p, unsigned id)
 {
 	for (;;) {
 		size_t i = atomic_fetch_add(&p->next, 1);
@@ -43,7 +47,7 @@ static void work(struct wn_dd_pool *p, unsigned id)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct wn_dd_pool *p = w->p;
+	struct wn_pool *p = w->p;
 	unsigned long seen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -62,12 +66,13 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int wn_dd_pool_new(struct wn_dd_pool **out, unsigned nthreads)
+int wn_pool_new(struct wn_pool **out, unsigned nthreads)
 {
 	*out = NULL;
-	struct wn_dd_pool *p = calloc(1, sizeof(*p));
+	struct wn_pool *p = aligned_alloc(_Alignof(struct wn_pool), sizeof(*p));
 	if (!p)
 		return WN_ENOMEM;
+	memset(p, 0, sizeof(*p));
 	p->nthreads = nthreads ? nthreads : 1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->go, NULL);
@@ -89,12 +94,12 @@ int wn_dd_pool_new(struct wn_dd_pool **out, unsigned nthreads)
 	return WN_OK;
 }
 
-unsigned wn_dd_pool_threads(const struct wn_dd_pool *p)
+unsigned wn_pool_threads(const struct wn_pool *p)
 {
 	return p->nthreads;
 }
 
-void wn_dd_pool_start(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg)
+void wn_pool_start(struct wn_pool *p, size_t n, wn_pool_fn fn, void *arg)
 {
 	p->n = n;
 	p->fn = fn;
@@ -104,7 +109,7 @@ void wn_dd_pool_start(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *ar
 	unsigned helpers = 0;
 	for (unsigned i = 0; p->workers && i + 1 < p->nthreads; i++)
 		helpers += p->workers[i].started;
-	/* alone, or too little to share: wn_dd_pool_wait() does it all */
+	/* alone, or too little to share: wn_pool_wait() does it all */
 	if (!helpers || n < 2)
 		return;
 	pthread_mutex_lock(&p->mu);
@@ -114,7 +119,7 @@ void wn_dd_pool_start(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *ar
 	pthread_mutex_unlock(&p->mu);
 }
 
-void wn_dd_pool_wait(struct wn_dd_pool *p)
+void wn_pool_wait(struct wn_pool *p)
 {
 	if (!p->out)
 		return;
@@ -126,13 +131,13 @@ void wn_dd_pool_wait(struct wn_dd_pool *p)
 	p->out = 0;
 }
 
-void wn_dd_pool_run(struct wn_dd_pool *p, size_t n, wn_dd_pool_fn fn, void *arg)
+void wn_pool_run(struct wn_pool *p, size_t n, wn_pool_fn fn, void *arg)
 {
-	wn_dd_pool_start(p, n, fn, arg);
-	wn_dd_pool_wait(p);
+	wn_pool_start(p, n, fn, arg);
+	wn_pool_wait(p);
 }
 
-void wn_dd_pool_free(struct wn_dd_pool *p)
+void wn_pool_free(struct wn_pool *p)
 {
 	if (!p)
 		return;
