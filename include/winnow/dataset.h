@@ -66,6 +66,9 @@ struct wn_dataset_opts {
 	uint64_t max_tokens;    /* close a shard at this many tokens; 0 = none */
 	const char *tokenizer_name;   /* recorded in the manifest and card */
 	const char *tokenizer_sha256;
+	/* Continue the interrupted run whose journal is in dir (see below);
+	 * without one, start afresh. */
+	int resume;
 };
 
 struct wn_dataset;
@@ -92,8 +95,41 @@ int wn_dataset_add_tokens(struct wn_dataset *ds, const char *split, const uint32
 int wn_dataset_finish(struct wn_dataset *ds, struct wn_error *err);
 /* Free; without a successful finish, every file this writer created
  * (temporary or already renamed) is removed, and DIR/data and DIR too when
- * it created them and they are empty. */
+ * it created them and they are empty, unless it keeps them for a resume
+ * (wn_dataset_keep, below). */
 void wn_dataset_free(struct wn_dataset *ds);
+
+/*
+ * Resuming.  From creation to the end of a successful finish, the writer
+ * keeps a journal, DIR/.winnow-journal.jsonl: the options and pipeline, the
+ * input files, and every shard once its files are complete and durable
+ * (under their temporary names).  After a crash, a kill or a failed run
+ * that kept its shards (wn_dataset_keep), a writer created with
+ * opts->resume on the same DIR, options and pipeline keeps the journaled
+ * shards whose files still have their size and XXH3-128, removes every
+ * other shard file, and then expects the same records again from the
+ * start: those of the kept shards are hashed and counted, not written
+ * (WN_EDATA, "the input changed", when they differ), and the rest is
+ * written as it would have been, so the finished dataset is byte-identical
+ * to an uninterrupted run's.  create refuses to resume a run of other
+ * options or pipeline, or of another winnow version (WN_EUSAGE), or one
+ * whose input files changed size or modification time (WN_EDATA), before
+ * it changes anything; a finished dataset (no journal) is WN_EUSAGE.
+ */
+struct wn_dataset_totals;
+
+/* Have wn_dataset_free, without a successful finish, keep the journal and
+ * the shards it lists (for a later resume) and remove only the rest.  A
+ * writer that resumed a run always keeps. */
+void wn_dataset_keep(struct wn_dataset *ds);
+/* 1 when this writer resumed an interrupted run: *kept then counts the
+ * shards it kept, *removed the partial files it removed; 0 otherwise. */
+int wn_dataset_resumed(const struct wn_dataset *ds, struct wn_dataset_totals *kept,
+                       uint64_t *removed);
+/* The records that follow come from the file at path: its size and
+ * modification time are journaled, for a resume to check.  "-" and paths
+ * that are not regular files are ignored. */
+int wn_dataset_input(struct wn_dataset *ds, const char *path, struct wn_error *err);
 
 /* Counts so far (after finish: of the whole dataset); bytes counts the
  * compressed bytes written, including those of shards still open. */
@@ -155,6 +191,58 @@ struct wn_verify_report {
 int wn_verify(const char *target, const struct wn_verify_opts *o,
               struct wn_verify_report *rep, struct wn_error *err);
 void wn_verify_report_release(struct wn_verify_report *rep);
+
+/* ---- merging ----------------------------------------------------------- */
+
+/*
+ * Join datasets written by separate ranks (each by `shard`) into one, in
+ * the order given: the shards of each split are numbered across the inputs
+ * ({split}-{i:05d}-of-{n:05d}, i counting on from the previous input's),
+ * with one manifest, card and SHA256SUMS, as if one writer had made them.
+ * Shards are hard-linked, never recompressed: the inputs stay as they were
+ * (move removes them once the output is complete).
+ */
+struct wn_merge_opts {
+	const char *out;            /* the dataset directory to make */
+	const char *const *inputs;  /* dataset directories, in rank order */
+	size_t ninputs;
+	int move;          /* remove the inputs once out is complete */
+	int copy;          /* copy the files that cannot be hard-linked
+	                      (another filesystem); else that is WN_EUSAGE */
+	int force;         /* replace an earlier dataset in out, as
+	                      wn_dataset_create does */
+	int deep;          /* verify the inputs in wn_verify's deep mode */
+	unsigned threads;  /* verification threads; 0 means 1 */
+	const char *name;  /* card title; NULL: the pipeline's `shard --name`,
+	                      else out's base name */
+	/* Notes on the way ("copying ..."); may be NULL. */
+	void (*note)(void *ud, const char *msg);
+	void *ud;
+};
+
+struct wn_merge_result {
+	enum wn_shard_format format;
+	uint64_t inputs;
+	uint64_t shards, files;  /* a token shard is several files */
+	uint64_t records, tokens, bytes, raw_bytes;
+	uint64_t linked, copied; /* files */
+	int cleaned;             /* an interrupted merge's leftovers in out were
+	                            removed first */
+};
+
+/*
+ * Every input must verify (wn_verify: sizes, SHA-256 and XXH3-128 of every
+ * file; deep if asked), else WN_EVERIFY naming the input and its first
+ * problem; all must share the shard format, tokenizer, winnow version and
+ * recorded pipeline, which may differ only in its input files (WN_EDATA
+ * otherwise).  The same directory twice is WN_EUSAGE.  out must not exist
+ * or be empty, nor be an input or inside one (WN_EUSAGE); what an
+ * interrupted merge left there (its marker file, no manifest) is cleared.
+ * Nothing is written before every input has been checked; on failure,
+ * everything written is removed.  The manifest is written last.
+ */
+int wn_dataset_merge(const struct wn_merge_opts *o, struct wn_merge_result *res,
+                     struct wn_error *err);
 
 #ifdef __cplusplus
 }

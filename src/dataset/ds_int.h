@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <openssl/evp.h>
 #include <xxhash.h>
@@ -149,6 +150,14 @@ int wn_ds_manifest_text(struct wn_buf *out, const struct wn_ds_meta *m,
 /* The README.md dataset card. */
 int wn_ds_card_text(struct wn_buf *out, const struct wn_ds_meta *m);
 
+/* A whole small regular file at dirfd/name, NUL-terminated, of at most max
+ * bytes; NULL with *errnum set (EFBIG when larger, EINVAL when not a
+ * regular file).  Symbolic links are not followed. */
+char *wn_ds_read_file_at(int dirfd, const char *name, off_t max, size_t *len, int *errnum);
+/* The card's default title for a dataset in dir: its base name (of its
+ * real path for "." and the like); malloc'ed, NULL without memory. */
+char *wn_ds_default_name(const char *dir);
+
 /* Sort helpers (qsort comparators). */
 int wn_ds_shard_cmp(const void *a, const void *b); /* struct wn_ds_shard ** by path */
 
@@ -211,5 +220,59 @@ int wn_ds_tok_end(struct wn_ds_tokshard *t, struct wn_error *err);
 int wn_ds_tok_sync(struct wn_ds_tokshard *t, struct wn_error *err);
 /* Close and remove the files of a shard that will not be finished. */
 void wn_ds_tok_discard(struct wn_ds_tokshard *t);
+
+/* ---- the journal of an unfinished dataset (ds_journal.c) ------------------ */
+
+/*
+ * DIR/.winnow-journal.jsonl, from creation to the end of a successful
+ * finish: a line describing the run, a line per input file, a line per
+ * shard once its files are complete and durable.  See docs/manifest.md.
+ */
+#define WN_DS_JOURNAL ".winnow-journal.jsonl"
+#define WN_DS_JOURNAL_VERSION 1
+
+struct json_t;
+
+/* One file of a journaled shard: what its manifest entry needs. */
+struct wn_ds_jfile {
+	uint64_t bytes, raw_bytes;
+	unsigned char sha256[32], xxh3[16], raw_xxh3[16];
+};
+
+/* A shard as the journal records it. */
+struct wn_ds_jshard {
+	const char *split; /* borrowed */
+	unsigned index;
+	uint64_t records, tokens; /* records: documents for the token formats */
+	int end;                  /* closed by finish: its split's last */
+	/* XXH3-128 of what the writer was given for it: the raw content of a
+	 * JSONL shard; for the token formats, each document's length as a
+	 * 32-bit integer followed by its ids as 32-bit integers (host order). */
+	unsigned char content[16];
+	size_t nfiles;
+	struct wn_ds_jfile f[WN_DS_MAX_FILES];
+};
+
+/* Append obj as a sealed journal line (its "check" added, a newline). */
+int wn_ds_journal_seal(struct wn_buf *out, const struct json_t *obj);
+/* The object of the sealed line p[0..n) (without its newline), its "check"
+ * removed; NULL when it is torn, damaged or not an object. */
+struct json_t *wn_ds_journal_unseal(const char *p, size_t n);
+/* A shard line's object; NULL without memory. */
+struct json_t *wn_ds_journal_shard(const struct wn_ds_jshard *j, int jsonl);
+/* Read a shard line of a format of nfiles files: 0, or -1 when it is not
+ * one (j->split is borrowed from o). */
+int wn_ds_journal_get_shard(const struct json_t *o, size_t nfiles, int jsonl,
+                            struct wn_ds_jshard *j);
+/* An input line's object; NULL without memory. */
+struct json_t *wn_ds_journal_input(const char *path, uint64_t size, int64_t mtime_ns);
+int wn_ds_journal_get_input(const struct json_t *o, const char **path, uint64_t *size,
+                            int64_t *mtime_ns);
+/* The first member whose value differs between the two objects (or is in
+ * one only), or NULL when they agree. */
+const char *wn_ds_journal_differs(const struct json_t *was, const struct json_t *now);
+/* 1 when dirfd/name is a regular file of that size and XXH3-128; 0 when it
+ * is not (or cannot be read); WN_ENOMEM. */
+int wn_ds_file_matches(int dirfd, const char *name, uint64_t bytes, const unsigned char xxh3[16]);
 
 #endif

@@ -831,7 +831,7 @@ static int run_tasks(struct verify *v, unsigned threads)
 
 /* Read a small file of the dataset directory itself; a symbolic link is not
  * followed (it could lead out of the directory). */
-static char *read_file_at(int dirfd, const char *name, off_t max, size_t *len, int *errnum)
+char *wn_ds_read_file_at(int dirfd, const char *name, off_t max, size_t *len, int *errnum)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -1337,7 +1337,7 @@ static void check_sums(const char *mname, json_t *m, int dirfd, struct vshard *s
 		padd(pl, WN_DS_SUMS, "sha256sums",
 		     "the manifest's root_sha256 is %s, its shards give %s", a, b);
 	}
-	have = read_file_at(dirfd, WN_DS_SUMS, SUMS_MAX, &havelen, &errnum);
+	have = wn_ds_read_file_at(dirfd, WN_DS_SUMS, SUMS_MAX, &havelen, &errnum);
 	if (!have) {
 		if (errnum == ENOENT)
 			padd(pl, WN_DS_SUMS, "sha256sums", "missing");
@@ -1448,7 +1448,7 @@ int wn_verify(const char *target, const struct wn_verify_opts *o,
 		rc = wn_error_errno(err, errno, rep->dir, "cannot open");
 		goto out;
 	}
-	text = read_file_at(dirfd, manifest_name, MANIFEST_MAX, &len, &errnum);
+	text = wn_ds_read_file_at(dirfd, manifest_name, MANIFEST_MAX, &len, &errnum);
 	if (!text) {
 		if (errnum == ENOMEM)
 			pl.oom = 1;

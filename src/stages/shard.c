@@ -24,6 +24,7 @@ struct shard_opts {
 	const char *encoding;
 	const char *input_field;
 	uint64_t max_tokens;
+	int resume;
 };
 
 #define OPT(field) offsetof(struct shard_opts, field)
@@ -61,6 +62,9 @@ static const struct wn_option shard_options[] = {
 	{ "force", 0, WN_OPT_FLAG, OPT(force), NULL, NULL, NULL,
 	  "write into a non-empty directory, replacing an earlier dataset there",
 	  WN_OPTF_UNRECORDED },
+	{ "resume", 0, WN_OPT_FLAG, OPT(resume), NULL, NULL, NULL,
+	  "continue the interrupted run in DIR, keeping its complete shards (same input "
+	  "and options)", WN_OPTF_UNRECORDED },
 	{ NULL, 0, WN_OPT_END, 0, NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -68,6 +72,7 @@ struct shard_state {
 	struct wn_dataset *ds;
 	char *tokenizer_name;
 	char *tokenizer_sha256;
+	const char *file; /* where the last record came from */
 };
 
 static int split_name_ok(const char *s)
@@ -98,6 +103,10 @@ static int shard_init(struct wn_stage *st)
 		return wn_stage_error(st, WN_EUSAGE, NULL, 0,
 		                      "--split: '%s' is not a split name (letters, digits, _)",
 		                      o->split);
+	if (o->resume && o->force)
+		return wn_stage_error(st, WN_EUSAGE, NULL, 0,
+		                      "--resume keeps an interrupted run, --force replaces it: "
+		                      "choose one");
 	struct shard_state *s = calloc(1, sizeof(*s));
 	if (!s)
 		return WN_ENOMEM;
@@ -146,11 +155,21 @@ static int shard_init(struct wn_stage *st)
 		.max_tokens = o->max_tokens,
 		.tokenizer_name = s->tokenizer_name,
 		.tokenizer_sha256 = s->tokenizer_sha256,
+		.resume = o->resume,
 	};
 	st->ids_only = o->format != WN_SHARD_JSONL;
 	int r = wn_dataset_create(&s->ds, &dopts, &e);
 	if (r < 0)
 		return wn_stage_error(st, r, NULL, 0, "%s", e.msg);
+	struct wn_dataset_totals kept;
+	uint64_t removed;
+	if (wn_dataset_resumed(s->ds, &kept, &removed))
+		wn_run_message(st->run, st,
+		               "resuming %s: kept %" PRIu64 " shard%s (%" PRIu64 " %s), removed %"
+		               PRIu64 " partial file%s; the input is read again from the start",
+		               o->output, kept.shards, kept.shards == 1 ? "" : "s", kept.records,
+		               o->format == WN_SHARD_JSONL ? "records" : "documents", removed,
+		               removed == 1 ? "" : "s");
 	return WN_OK;
 }
 
@@ -190,6 +209,13 @@ static int shard_process(struct wn_stage *st, struct wn_record *rec, struct wn_e
 	}
 	struct wn_error e;
 	wn_error_clear(&e);
+	if (r >= 0 && rec->file != s->file) {
+		/* Input files are journaled as their records arrive. */
+		s->file = rec->file;
+		r = wn_dataset_input(s->ds, rec->file, &e);
+		if (r < 0)
+			wn_stage_error(st, r, rec->file, 0, "%s", e.msg);
+	}
 	if (r >= 0 && o->format != WN_SHARD_JSONL) {
 		const uint32_t *ids;
 		size_t n;
@@ -245,11 +271,28 @@ static int shard_finish(struct wn_stage *st, struct wn_emitter *out)
 	return WN_OK;
 }
 
+/*
+ * A run that fails keeps its complete shards for --resume when resuming can
+ * help: after an I/O or system error (a full disk), and always in a resumed
+ * run, which never removes what it kept.  After bad input or a usage error
+ * the same run could not resume (the input or the options must change), so
+ * its files go, as they always did.
+ */
+static int keep_for_resume(const struct wn_stage *st)
+{
+	const struct shard_opts *o = st->opts;
+	int why = st->run->err.status;
+	return o->resume || (why < 0 && why != WN_EDATA && why != WN_ETOOBIG &&
+	                     why != WN_EUSAGE && why != WN_EVERIFY);
+}
+
 static void shard_release(struct wn_stage *st)
 {
 	struct shard_state *s = st->state;
 	if (!s)
 		return;
+	if (s->ds && keep_for_resume(st))
+		wn_dataset_keep(s->ds);
 	wn_dataset_free(s->ds);
 	free(s->tokenizer_name);
 	free(s->tokenizer_sha256);
@@ -268,7 +311,10 @@ const struct wn_stage_type wn_stage_shard = {
 		"written under temporary names and renamed when complete; the manifest comes\n"
 		"last. The bytes written depend only on the records and the options, not on\n"
 		"--threads. With --format megatron|datatrove|nanogpt the shards hold the\n"
-		"records' token ids (from tokenize) as the token files those trainers read.\n",
+		"records' token ids (from tokenize) as the token files those trainers read.\n"
+		"A run that was interrupted (killed, a full disk) continues with the same\n"
+		"command and --resume: complete shards are kept, the input is read again, and\n"
+		"the dataset comes out byte-identical to an uninterrupted run's.\n",
 	.options = shard_options,
 	.opts_size = sizeof(struct shard_opts),
 	.flags = WN_STAGE_SINK,

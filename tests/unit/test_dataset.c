@@ -2741,6 +2741,446 @@ START_TEST(test_split_pick)
 }
 END_TEST
 
+/* ---- merging ------------------------------------------------------------------ */
+
+/* One rank's dataset: n records from record `first` on, one in 5 to
+ * "validation", appended to what each split of the merge must hold. */
+static void merge_part(const char *dir, const char *pipeline, unsigned first, unsigned n,
+                       struct expect *e)
+{
+	struct wn_dataset_opts o = opts_for(dir, 2048, 1);
+	struct wn_dataset *ds;
+	struct wn_error err;
+	char buf[4096];
+
+	o.pipeline = pipeline;
+	wn_error_clear(&err);
+	ck_assert_msg(wn_dataset_create(&ds, &o, &err) == WN_OK, "create: %s", err.msg);
+	for (unsigned i = first; i < first + n; i++) {
+		size_t len = make_record(buf, sizeof buf, i, 5 + (unsigned)(rnd() % 40));
+		int val = i % 5 == 2;
+
+		if (wn_dataset_add(ds, val ? "validation" : "train", buf, len, &err) != WN_OK)
+			ck_abort_msg("add: %s", err.msg);
+		if (val) {
+			expect_add(&e->validation, &e->nvalidation, &e->cvalidation, buf, len);
+			e->rvalidation++;
+		} else {
+			expect_add(&e->train, &e->ntrain, &e->ctrain, buf, len);
+			e->rtrain++;
+		}
+	}
+	ck_assert_msg(wn_dataset_finish(ds, &err) == WN_OK, "finish: %s", err.msg);
+	wn_dataset_free(ds);
+}
+
+static int do_merge(const char *out, const char *const *in, size_t n, int move,
+                    struct wn_merge_result *res, struct wn_error *err)
+{
+	struct wn_merge_opts o = { .out = out, .inputs = in, .ninputs = n, .move = move,
+	                           .threads = 2 };
+
+	wn_error_clear(err);
+	return wn_dataset_merge(&o, res, err);
+}
+
+static uint64_t count_shards(json_t *m, const char *split)
+{
+	return (uint64_t)json_integer_value(
+		json_object_get(json_object_get(json_object_get(m, "splits"), split), "shards"));
+}
+
+START_TEST(test_merge_numbers_links_and_hashes)
+{
+	static const char *pipes[] = {
+		"read a.jsonl --rank 0 then filter --min-words 3 then shard --max-size 2KiB",
+		"read b.jsonl c.jsonl --rank 1 then filter --min-words 3 then shard --max-size 2KiB",
+		"read d.jsonl --rank 2 then filter --min-words 3 then shard --max-size 2KiB",
+	};
+	char *root = tmp_root(), *in[3], *out = join(root, "out");
+	struct expect e = { 0 };
+	struct wn_merge_result res;
+	struct wn_verify_report rep;
+	struct wn_error err;
+	uint64_t ntrain = 0, nval = 0;
+	json_t *m, *sh;
+	size_t i, len;
+	char *content, *sums, want[65];
+
+	rng = 0x2545f4914f6cdd1dull;
+	for (i = 0; i < 3; i++) {
+		char name[16];
+		json_t *pm;
+
+		snprintf(name, sizeof name, "rank%zu", i);
+		in[i] = join(root, name);
+		merge_part(in[i], pipes[i], (unsigned)(300 * i), 150 + 100 * (unsigned)i, &e);
+		pm = load_manifest(in[i]);
+		ntrain += count_shards(pm, "train");
+		nval += count_shards(pm, "validation");
+		json_decref(pm);
+	}
+	ck_assert_uint_gt(ntrain, 6);
+	ck_assert_msg(do_merge(out, (const char *const *)in, 3, 0, &res, &err) == WN_OK, "%s",
+	              err.msg);
+	ck_assert_uint_eq(res.inputs, 3);
+	ck_assert_uint_eq(res.shards, ntrain + nval);
+	ck_assert_uint_eq(res.linked, ntrain + nval);
+	ck_assert_uint_eq(res.records, e.rtrain + e.rvalidation);
+	ck_assert_int_eq(run_verify(out, 1, 2, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+
+	m = load_manifest(out);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "pipeline")), pipes[0]);
+	ck_assert_uint_eq(count_shards(m, "train"), ntrain);
+	json_array_foreach(json_object_get(m, "shards"), i, sh) {
+		const char *split = json_string_value(json_object_get(sh, "split"));
+		uint64_t k = i < ntrain ? i : i - ntrain;
+		char path[128];
+		char *full;
+		struct stat st;
+
+		snprintf(path, sizeof path, "data/%s-%05llu-of-%05llu.jsonl.zst", split,
+		         (unsigned long long)k,
+		         (unsigned long long)(i < ntrain ? ntrain : nval));
+		ck_assert_str_eq(shard_path(m, i), path);
+		/* A hard link: the input's file, not a copy. */
+		full = join(out, path);
+		ck_assert_int_eq(stat(full, &st), 0);
+		ck_assert_uint_eq(st.st_nlink, 2);
+		free(full);
+	}
+	content = split_content(out, m, "train", &len);
+	ck_assert_uint_eq(len, e.ntrain);
+	ck_assert(memcmp(content, e.train, len) == 0);
+	free(content);
+	content = split_content(out, m, "validation", &len);
+	ck_assert_uint_eq(len, e.nvalidation);
+	ck_assert(memcmp(content, e.validation, len) == 0);
+	free(content);
+	/* The root hash is that of the new SHA256SUMS. */
+	{
+		char *p = join(out, "SHA256SUMS");
+
+		sums = slurp(p, &len);
+		free(p);
+	}
+	sha256_hex(want, sums, len);
+	ck_assert_str_eq(json_string_value(json_object_get(m, "root_sha256")), want);
+	ck_assert_ptr_nonnull(strstr(sums, "  data/train-00000-of-"));
+	free(sums);
+	json_decref(m);
+	/* The inputs are as they were. */
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(run_verify(in[i], 0, 1, &rep), WN_OK);
+		wn_verify_report_release(&rep);
+		free(in[i]);
+	}
+	expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_merge_checks_pipelines)
+{
+	static const struct {
+		const char *a, *b;
+		int want;
+	} cases[] = {
+		/* input files and the value of --rank may differ */
+		{ "read x.jsonl --rank 0 then shard --max-size 2KiB",
+		  "read y.jsonl z.jsonl --rank 1 then shard --max-size 2KiB", WN_OK },
+		{ "shard --max-size 2KiB a.jsonl", "shard --max-size 2KiB", WN_OK },
+		{ "read 'a b.jsonl' then shard --name 'my set'",
+		  "read 'it'\\''s.jsonl' then shard --name 'my set'", WN_OK },
+		/* anything else may not */
+		{ "read x.jsonl then filter --min-words 5 then shard",
+		  "read x.jsonl then filter --min-words 6 then shard", WN_EDATA },
+		{ "read x.jsonl then shard", "read x.jsonl then filter then shard", WN_EDATA },
+		{ "read x.jsonl then shard --force-later", "read x.jsonl then shard", WN_EDATA },
+		{ "read x.jsonl --rank 0 then shard", "read x.jsonl then shard", WN_EDATA },
+		{ "shard --name a", "shard --name b", WN_EDATA },
+		{ "frobnicate a then shard", "frobnicate b then shard", WN_EDATA },
+		{ "read x.jsonl --world-size 4 then shard", "read x.jsonl --world-size 2 then shard",
+		  WN_EDATA },
+		{ "read x.jsonl --rank auto then shard", "read x.jsonl --rank 2 then shard", WN_OK },
+	};
+	char *root = tmp_root();
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char *a = join(root, "a"), *b = join(root, "b"), *out = join(root, "out");
+		const char *in[2] = { a, b };
+		struct expect e = { 0 };
+		struct wn_merge_result res;
+		struct wn_error err;
+		int rc;
+
+		merge_part(a, cases[c].a, 0, 20, &e);
+		merge_part(b, cases[c].b, 20, 20, &e);
+		rc = do_merge(out, in, 2, 0, &res, &err);
+		ck_assert_msg(rc == cases[c].want, "case %zu: %d (%s)", c, rc, err.msg);
+		if (rc == WN_EDATA) {
+			ck_assert_ptr_nonnull(strstr(err.msg, "another pipeline"));
+			ck_assert_ptr_nonnull(strstr(err.msg, cases[c].b));
+		}
+		/* Nothing is made when the inputs are refused. */
+		ck_assert_int_eq(exists(out), rc == WN_OK);
+		if (rc == WN_OK && strstr(cases[c].a, "--name")) {
+			char *card = join(out, "README.md"), *text;
+			size_t len;
+
+			text = slurp(card, &len);
+			ck_assert_ptr_nonnull(strstr(text, "\n# my set\n"));
+			free(text);
+			free(card);
+		}
+		rm_rf(a);
+		rm_rf(b);
+		rm_rf(out);
+		expect_release(&e);
+		free(a);
+		free(b);
+		free(out);
+	}
+	rm_rf(root);
+	free(root);
+}
+END_TEST
+
+START_TEST(test_merge_refusals)
+{
+	char *root = tmp_root(), *a = join(root, "a"), *b = join(root, "b"), *t = join(root, "t");
+	char *out = join(root, "out"), *inside = join(a, "merged");
+	const char *in[2] = { a, b };
+	struct expect e = { 0 };
+	struct wn_merge_result res;
+	struct wn_dataset_opts to = tok_opts(t, WN_SHARD_MEGATRON, 1000);
+	struct tok_expect te;
+	struct wn_error err;
+	json_t *m;
+	char *p;
+
+	merge_part(a, "shard", 0, 50, &e);
+	merge_part(b, "shard", 50, 50, &e);
+	/* no inputs, the same one twice, the output inside an input or one of them */
+	ck_assert_int_eq(do_merge(out, in, 0, 0, &res, &err), WN_EUSAGE);
+	{
+		const char *twice[2] = { a, a };
+
+		ck_assert_int_eq(do_merge(out, twice, 2, 0, &res, &err), WN_EUSAGE);
+	}
+	ck_assert_int_eq(do_merge(inside, in, 2, 0, &res, &err), WN_EUSAGE);
+	ck_assert_int_eq(do_merge(b, in, 2, 0, &res, &err), WN_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "must not be an input"));
+	ck_assert(!exists(inside));
+	/* a non-empty output */
+	ck_assert_int_eq(mkdir(out, 0777), 0);
+	p = join(out, "notes.txt");
+	spit(p, "x", 1);
+	ck_assert_int_eq(do_merge(out, in, 2, 0, &res, &err), WN_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "not empty"));
+	unlink(p);
+	free(p);
+	/* an input that does not verify: named, with its problem */
+	m = load_manifest(b);
+	p = join(b, shard_path(m, 1));
+	{
+		size_t len;
+		char *data = slurp(p, &len);
+
+		data[len / 2] ^= 1;
+		spit(p, data, len);
+		free(data);
+	}
+	ck_assert_int_eq(do_merge(out, in, 2, 0, &res, &err), WN_EVERIFY);
+	ck_assert_ptr_nonnull(strstr(err.msg, b));
+	ck_assert_ptr_nonnull(strstr(err.msg, shard_path(m, 1)));
+	ck_assert_ptr_nonnull(strstr(err.msg, "sha256"));
+	/* nothing made: out is as empty as it was */
+	{
+		char **names;
+		size_t n = list_dir(out, &names);
+
+		ck_assert_uint_eq(n, 0);
+		free_names(names, n);
+	}
+	free(p);
+	json_decref(m);
+	/* a token dataset with a JSONL one */
+	build_tokens(&to, 50, 20, &te);
+	in[1] = t;
+	ck_assert_int_eq(do_merge(out, in, 2, 0, &res, &err), WN_EDATA);
+	ck_assert_ptr_nonnull(strstr(err.msg, "megatron"));
+	tok_expect_release(&te);
+	expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(a);
+	free(b);
+	free(t);
+	free(out);
+	free(inside);
+}
+END_TEST
+
+START_TEST(test_merge_tokens)
+{
+	static const enum wn_shard_format fs[] = { WN_SHARD_MEGATRON, WN_SHARD_DATATROVE,
+	                                           WN_SHARD_NANOGPT };
+
+	for (size_t f = 0; f < 3; f++) {
+		char *root = tmp_root(), *a = join(root, "a"), *b = join(root, "b");
+		char *c = join(root, "c"), *out = join(root, "out");
+		const char *in[2] = { a, b };
+		struct wn_dataset_opts o = tok_opts(a, fs[f], 50257);
+		struct tok_expect ea, eb;
+		struct wn_merge_result res;
+		struct wn_verify_report rep;
+		struct wn_error err;
+		json_t *ma, *mb, *m, *sh;
+		uint64_t docs = 0, tokens = 0, files = 0;
+		size_t i;
+
+		o.max_tokens = 500;
+		build_tokens(&o, 120, 40, &ea);
+		o.dir = b;
+		build_tokens(&o, 90, 40, &eb);
+		ma = load_manifest(a);
+		mb = load_manifest(b);
+		ck_assert_msg(do_merge(out, in, 2, 0, &res, &err) == WN_OK, "%s", err.msg);
+		ck_assert_int_eq(res.format, fs[f]);
+		ck_assert_int_eq(run_verify(out, 1, 2, &rep), WN_OK);
+		ck_assert_uint_eq(rep.records, 210);
+		wn_verify_report_release(&rep);
+		m = load_manifest(out);
+		for (int k = 0; k < 2; k++) {
+			json_t *tot = json_object_get(k ? mb : ma, "totals");
+
+			docs += jget(tot, "documents");
+			tokens += jget(tot, "tokens");
+			files += jget(tot, "files");
+		}
+		ck_assert_uint_eq(jget(json_object_get(m, "totals"), "documents"), docs);
+		ck_assert_uint_eq(jget(json_object_get(m, "totals"), "tokens"), tokens);
+		ck_assert_uint_eq(jget(json_object_get(m, "totals"), "files"), files);
+		ck_assert_uint_eq(res.tokens, tokens);
+		ck_assert_str_eq(jstr(m, "shard_format"), jstr(ma, "shard_format"));
+		ck_assert_str_eq(jstr(m, "dtype"), jstr(ma, "dtype"));
+		/* Every file keeps its hashes; a shard's files keep one name. */
+		json_array_foreach(json_object_get(m, "shards"), i, sh) {
+			assert_hashes(out, sh);
+			if (strcmp(jstr(sh, "role"), "tokens") != 0) {
+				json_t *first = json_array_get(json_object_get(m, "shards"),
+				                               i - (size_t)(strcmp(jstr(sh, "role"),
+				                                                   "index") == 0 ? 1 : 2));
+				const char *p = jstr(sh, "path"), *q = jstr(first, "path");
+				size_t stem = (size_t)(strchr(q, '.') - q);
+
+				ck_assert_str_eq(jstr(first, "role"), "tokens");
+				ck_assert_int_eq(strncmp(p, q, stem), 0);
+				ck_assert_int_eq(p[stem], '.');
+				ck_assert_uint_eq(jget(sh, "documents"), jget(first, "documents"));
+			}
+		}
+		/* another tokenizer is refused */
+		o = tok_opts(c, fs[f], 50257);
+		o.tokenizer_sha256 = "";
+		tok_expect_release(&eb);
+		build_tokens(&o, 10, 5, &eb);
+		in[1] = c;
+		rm_rf(out);
+		ck_assert_int_eq(do_merge(out, in, 2, 0, &res, &err), WN_EDATA);
+		ck_assert_ptr_nonnull(strstr(err.msg, "tokenized with"));
+		json_decref(m);
+		json_decref(ma);
+		json_decref(mb);
+		tok_expect_release(&ea);
+		tok_expect_release(&eb);
+		rm_rf(root);
+		free(root);
+		free(a);
+		free(b);
+		free(c);
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(test_merge_interrupted_force_move)
+{
+	char *root = tmp_root(), *a = join(root, "a"), *b = join(root, "b");
+	char *out = join(root, "out"), *p, *marker = join(out, ".winnow-merge.tmp");
+	const char *in[2] = { a, b };
+	struct expect e = { 0 };
+	struct wn_merge_result res;
+	struct wn_verify_report rep;
+	struct wn_error err;
+	json_t *m;
+
+	merge_part(a, "shard", 0, 80, &e);
+	merge_part(b, "shard", 80, 80, &e);
+	ck_assert_int_eq(do_merge(out, in, 2, 0, &res, &err), WN_OK);
+	ck_assert_int_eq(res.cleaned, 0);
+	ck_assert(!exists(marker));
+	/* What a crash leaves: the marker, some shards, no manifest. */
+	m = load_manifest(out);
+	p = join(out, "manifest.json");
+	unlink(p);
+	free(p);
+	p = join(out, shard_path(m, 0));
+	unlink(p);
+	free(p);
+	spit(marker, "", 0);
+	ck_assert_msg(do_merge(out, in, 2, 0, &res, &err) == WN_OK, "%s", err.msg);
+	ck_assert_int_eq(res.cleaned, 1);
+	ck_assert(!exists(marker));
+	ck_assert_int_eq(run_verify(out, 0, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	/* A complete dataset is not replaced without force. */
+	ck_assert_int_eq(do_merge(out, in, 1, 0, &res, &err), WN_EUSAGE);
+	{
+		struct wn_merge_opts o = { .out = out, .inputs = in, .ninputs = 1, .force = 1 };
+
+		wn_error_clear(&err);
+		ck_assert_int_eq(wn_dataset_merge(&o, &res, &err), WN_OK);
+		ck_assert_uint_eq(res.records, 80);
+	}
+	ck_assert_int_eq(run_verify(out, 0, 1, &rep), WN_OK);
+	wn_verify_report_release(&rep);
+	/* move: out complete, inputs gone */
+	rm_rf(out);
+	ck_assert_int_eq(do_merge(out, in, 2, 1, &res, &err), WN_OK);
+	ck_assert(!exists(a));
+	ck_assert(!exists(b));
+	ck_assert_int_eq(run_verify(out, 1, 1, &rep), WN_OK);
+	ck_assert_uint_eq(rep.records, 160);
+	wn_verify_report_release(&rep);
+	json_decref(m);
+	expect_release(&e);
+	rm_rf(root);
+	free(root);
+	free(a);
+	free(b);
+	free(out);
+	free(marker);
+}
+END_TEST
+
+static TCase *merge_tcase(void)
+{
+	TCase *t = tcase_create("merge");
+
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_merge_numbers_links_and_hashes);
+	tcase_add_test(t, test_merge_checks_pipelines);
+	tcase_add_test(t, test_merge_refusals);
+	tcase_add_test(t, test_merge_tokens);
+	tcase_add_test(t, test_merge_interrupted_force_move);
+	return t;
+}
+
 static Suite *dataset_suite(void)
 {
 	Suite *s = suite_create("dataset");
@@ -2802,6 +3242,7 @@ static Suite *dataset_suite(void)
 	suite_add_tcase(s, tv);
 	tcase_add_test(p, test_split_pick);
 	suite_add_tcase(s, p);
+	suite_add_tcase(s, merge_tcase());
 	return s;
 }
 
