@@ -88,6 +88,43 @@ int wn_paths_expand(char *const *args, size_t nargs, char ***paths,
                     size_t *npaths, struct wn_error *err);
 void wn_paths_free(char **paths, size_t npaths);
 
+/* ---- splitting inputs among ranks --------------------------------------- */
+
+/*
+ * What one rank of a split read reads of one input: the records of bytes
+ * [start, end) of paths[input] in the sense of wn_reader_open_range (end 0:
+ * to the end of the input; start 0 and end 0: the whole input).
+ */
+struct wn_split_part {
+	size_t input;
+	uint64_t start;
+	uint64_t end;
+};
+
+/*
+ * The parts that rank `rank` of `world` reads of paths (in the order of
+ * wn_paths_expand), such that the ranks together read every record exactly
+ * once and rank 0's records, then rank 1's, ..., are the records of all
+ * paths in order.
+ *
+ * The inputs, in order, are laid end to end as one run of S bytes (sizes
+ * from stat) and cut at floor(r * S / world) for r = 1..world-1.  A cut
+ * inside a file moves to the nearer end of that file (the start on a tie)
+ * when the file is compressed (by its magic bytes), not a regular file, or
+ * smaller than a quarter of one rank's share (S / world / 4); otherwise the
+ * file is split there, at record boundaries, by the reader.  So many small
+ * files go whole to the ranks, in contiguous runs balanced by bytes, and a
+ * big plain file is spread over as many ranks as its size calls for.  An
+ * empty file goes to the last rank whose range starts at or before it.
+ *
+ * "-" (standard input) cannot be split: WN_EUSAGE when world > 1.  A file
+ * that cannot be examined is WN_EIO.  *parts is malloc'ed (free()), and may
+ * be empty.
+ */
+int wn_split_plan(char *const *paths, size_t npaths, uint64_t rank,
+                  uint64_t world, struct wn_split_part **parts, size_t *nparts,
+                  struct wn_error *err);
+
 /* ---- output ------------------------------------------------------------ */
 
 /* Write all of p[0..n) to fd, retrying short writes and EINTR.  A closed
@@ -130,6 +167,29 @@ struct wn_reader;
  */
 int wn_reader_open(struct wn_reader **r, const char *path,
                    const struct wn_reader_opts *opts, struct wn_error *err);
+
+/*
+ * Open path to read only the records of a byte range [start, end) (end 0:
+ * to the end), for splitting one input among several readers: the ranges
+ * [0, a), [a, b), [b, 0) give, one after the other, exactly the records,
+ * line numbers and errors of a reader of the whole input.
+ *
+ *   - JSONL: the lines that start at an offset in [start, end).
+ *   - CSV/TSV: a range starts at the first "cut line" at or after start and
+ *     ends before the first cut line at or after end.  A cut line starts
+ *     outside any row, after the header, so a row (with its quoted line
+ *     breaks) is never split.  The header is read from the start of the
+ *     file by every range, and finding the cut lines follows the quotes of
+ *     everything before, with a scan that builds nothing.
+ *
+ * Offsets count the bytes of the decompressed stream, and everything before
+ * start is read (JSONL: only to count newlines, eight bytes at a time), so
+ * line numbers are exact: starting at the middle of a file costs one pass
+ * over its first half.  The format is decided from the start of the file.
+ */
+int wn_reader_open_range(struct wn_reader **r, const char *path,
+                         const struct wn_reader_opts *opts, uint64_t start,
+                         uint64_t end, struct wn_error *err);
 void wn_reader_close(struct wn_reader *r);
 
 /*
@@ -156,6 +216,10 @@ void wn_reader_raw(const struct wn_reader *r, const char **raw, size_t *len);
 const char *wn_reader_name(const struct wn_reader *r);
 const struct wn_input *wn_reader_input(const struct wn_reader *r);
 enum wn_format wn_reader_format(const struct wn_reader *r);
+/* How many records come before the range, numbered as --add-id numbers
+ * them: lines for JSONL, rows (rejected ones included, the header not) for
+ * CSV; 0 without a range. */
+uint64_t wn_reader_records_before(const struct wn_reader *r);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include "winnow/io.h"
 #include "winnow/dataset.h"
 #include "winnow/dedup.h"
+#include "winnow/stats.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *wn_version(void);

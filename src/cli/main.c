@@ -30,10 +30,12 @@ static int cmd_run(int argc, char **argv);
 static int cmd_verify(int argc, char **argv);
 static int cmd_dedup_index(int argc, char **argv);
 int cmd_merge(int argc, char **argv); /* merge.c */
+int cmd_stats(int argc, char **argv); /* stats.c */
 
 static const struct command commands[] = {
 	{ "run", cmd_run, "run a pipeline file: one stage per line" },
 	{ "verify", cmd_verify, "check a dataset's shards against its manifest" },
+	{ "stats", cmd_stats, "count records, words and tokens; length histograms; fields" },
 	{ "dedup-index", cmd_dedup_index, "merge or describe indexes saved by dedup --index" },
 	{ "merge", cmd_merge, "join the datasets of separate ranks into one" },
 	{ "help", cmd_help, "show help for winnow or a command" },

@@ -15,6 +15,22 @@
  * table of pre-escaped `"key":` prefixes.  One line can complete several
  * rows (a lone carriage return ends a row, as in Python's csv), so completed
  * rows wait in a small queue.
+ *
+ * Byte ranges.  A rank of a split read owns the rows of the lines from the
+ * first "cut line" at or after its start offset to the first cut line at or
+ * after its end offset.  A cut line is a line that starts outside any row
+ * (after the header), so that a quoted field never spans two ranks.  Where
+ * rows start depends on every quote before, so each rank follows the file
+ * from its first byte with struct csv_scan, which replays the reader's
+ * rules for where rows end (libcsv's grammar in strict mode, the recovery
+ * after a bad row, the limits on line and row length) without building
+ * anything, and counts the rows for --add-id.  Lines before the range go to
+ * the scanner only; inside it, to both.  Both ranks on either side of a cut
+ * find it with the same scanner on the same bytes, so they always agree;
+ * and the rank before it checks that the parser agrees too (it is between
+ * rows there, having handed out exactly the rows the scanner counted), so
+ * a disagreement could only surface as an error, never as a lost or
+ * repeated row.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -42,6 +58,26 @@
 #define CSV_FIELD_BLOCK ((size_t)64 << 10)
 
 #define NO_COLUMN SIZE_MAX
+
+/* Where the scanner is in the grammar: libcsv's states, with its quoted
+ * flag folded in. */
+enum scan_state {
+	SCAN_ROW,      /* between rows (ROW_NOT_BEGUN) */
+	SCAN_FIELD,    /* after a delimiter (FIELD_NOT_BEGUN) */
+	SCAN_PLAIN,    /* in an unquoted field */
+	SCAN_QUOTED,   /* in a quoted field */
+	SCAN_QUOTE,    /* after a quote in a quoted field (MIGHT_HAVE_ENDED) */
+};
+
+struct csv_scan {
+	enum scan_state state;
+	int skip, skip_quoted;  /* as skip_row and skip_quoted below */
+	uint64_t row_bytes;     /* lines of the open row so far, with newlines */
+	uint64_t rows;          /* rows completed or rejected, header included */
+	uint64_t completed;     /* rows completed */
+	size_t fields;          /* fields of the row so far */
+	size_t first_fields;    /* fields of the first completed row, or 0 */
+};
 
 struct csv_row {
 	size_t off, len;  /* JSON bytes in out */
@@ -96,6 +132,14 @@ struct wn_csv {
 	/* Skipping the rest of a row that grew too long; inside quotes? */
 	int skip_row;
 	int skip_quoted;
+
+	/* A byte range: the scanner follows every line read. */
+	int ranged;
+	int before;            /* still before the range: scan only */
+	uint64_t range_start, range_end;
+	struct csv_scan scan;
+	uint64_t rows_before;  /* rows and rejected rows before the range */
+	uint64_t handed;       /* rows and errors handed out since */
 };
 
 static int is_space_none(unsigned char ch)
@@ -515,6 +559,217 @@ static void feed_line(struct wn_csv *c, const char *line, size_t n)
 	}
 }
 
+/* ---- the scanner for byte ranges ---------------------------------------- */
+
+static void scan_row_end(struct csv_scan *s)
+{
+	s->fields++;
+	if (s->completed++ == 0)
+		s->first_fields = s->fields;
+	s->rows++;
+	s->fields = 0;
+	s->state = SCAN_ROW;
+}
+
+/*
+ * Feed bytes through libcsv's grammar in strict mode, with no character
+ * counted as a space: returns -1 where libcsv reports a parse error.  The
+ * common cases run through memchr or a tight loop.
+ */
+static int scan_bytes(struct csv_scan *s, const char *p, const char *e,
+                      unsigned char delim)
+{
+	while (p < e) {
+		unsigned char ch;
+		switch (s->state) {
+		case SCAN_QUOTED: {
+			const char *q = memchr(p, '"', (size_t)(e - p));
+			if (!q)
+				return 0;
+			p = q + 1;
+			s->state = SCAN_QUOTE;
+			continue;
+		}
+		case SCAN_PLAIN:
+			while (p < e && (ch = (unsigned char)*p) != '"' && ch != delim &&
+			       ch != '\r' && ch != '\n')
+				p++;
+			if (p == e)
+				return 0;
+			break;
+		default:
+			break;
+		}
+		ch = (unsigned char)*p++;
+		switch (s->state) {
+		case SCAN_ROW:
+		case SCAN_FIELD:
+			if (ch == '\r' || ch == '\n') {
+				if (s->state == SCAN_FIELD)
+					scan_row_end(s); /* a last, empty field */
+			} else if (ch == delim) {
+				s->fields++;
+				s->state = SCAN_FIELD;
+			} else {
+				s->state = ch == '"' ? SCAN_QUOTED : SCAN_PLAIN;
+			}
+			break;
+		case SCAN_PLAIN:
+			if (ch == '"')
+				return -1; /* quote in unquoted field */
+			if (ch == delim) {
+				s->fields++;
+				s->state = SCAN_FIELD;
+			} else {
+				scan_row_end(s);
+			}
+			break;
+		case SCAN_QUOTE:
+			if (ch == '"') {
+				s->state = SCAN_QUOTED; /* a doubled quote */
+			} else if (ch == delim) {
+				s->fields++;
+				s->state = SCAN_FIELD;
+			} else if (ch == '\r' || ch == '\n') {
+				scan_row_end(s);
+			} else {
+				return -1; /* text after the closing quote */
+			}
+			break;
+		case SCAN_QUOTED: /* handled above */
+			assert(0);
+			break;
+		}
+	}
+	return 0;
+}
+
+/* A row the reader rejects: it counts, and the next line starts afresh. */
+static void scan_reject(struct csv_scan *s)
+{
+	s->rows++;
+	s->fields = 0;
+	s->state = SCAN_ROW;
+}
+
+/* What feed_line does with one line, in outline. */
+static void scan_line(struct wn_csv *c, const char *line, size_t n, uint64_t ln)
+{
+	struct csv_scan *s = &c->scan;
+	if (s->skip) {
+		if (count_quotes(line, n) & 1)
+			s->skip_quoted = !s->skip_quoted;
+		s->skip = s->skip_quoted;
+		return;
+	}
+	if (s->state != SCAN_ROW) {
+		/* Only a quoted field can stay open over a line end. */
+		assert(s->state == SCAN_QUOTED);
+		if (s->row_bytes + n > c->max_record) {
+			scan_reject(s);
+			s->skip = s->skip_quoted = !(count_quotes(line, n) & 1);
+			return;
+		}
+	} else {
+		s->row_bytes = 0;
+		if (s->completed > 0 && !memchr(line, '"', n)) {
+			/* Most lines: without quotes, each stretch between
+			 * carriage returns that is not empty is a row. */
+			const char *p = line, *e = line + n;
+			for (;;) {
+				const char *cr = memchr(p, '\r', (size_t)(e - p));
+				const char *end = cr ? cr : e;
+				if (end > p) {
+					s->rows++;
+					s->completed++;
+				}
+				if (!cr)
+					return;
+				p = cr + 1;
+			}
+		}
+	}
+	size_t bom = ln == 1 && has_bom(line, n) ? 3 : 0;
+	if (scan_bytes(s, line + bom, line + n, c->delim) < 0 ||
+	    scan_bytes(s, "\n", "\n" + 1, c->delim) < 0) {
+		scan_reject(s); /* the rest of the line is dropped */
+		return;
+	}
+	s->row_bytes += n + 1;
+}
+
+/* A line longer than --max-record-size: the line reader skips it. */
+static void scan_too_long(struct wn_csv *c)
+{
+	scan_reject(&c->scan);
+	c->scan.skip = 0;
+}
+
+/* Could a range start or end at the line starting now? */
+static int scan_at_cut(const struct wn_csv *c)
+{
+	const struct csv_scan *s = &c->scan;
+	return s->state == SCAN_ROW && !s->skip && (c->no_header || s->completed > 0);
+}
+
+static uint64_t scan_rows_before(const struct wn_csv *c)
+{
+	return c->scan.rows - (c->no_header ? 0 : 1);
+}
+
+/* The first line of the range: forget whatever the parser was doing (the
+ * rows before belong to another rank) and start as a reader that had just
+ * read those rows would be. */
+static void range_enter(struct wn_csv *c)
+{
+	c->before = 0;
+	c->qhead = c->qlen = 0;
+	wn_buf_reset(&c->out);
+	c->row_off = 0;
+	wn_buf_reset(&c->raw);
+	c->raw_p = "";
+	c->raw_n = 0;
+	c->skip_row = c->skip_quoted = 0;
+	c->rows_before = scan_rows_before(c);
+	c->handed = 0;
+	if (c->no_header && c->ncols == 0)
+		c->ncols = c->scan.first_fields;
+	if (row_abandon(c) < 0)
+		fail_nomem(c, c->cur_line);
+	wn_lines_set_limit(c->lines, c->range_end ? c->range_end : UINT64_MAX);
+}
+
+/* The end of the range.  The parser must be between rows, having handed
+ * out the rows the scanner counted; otherwise the rank after this one,
+ * which starts here, would not read what a single reader reads. */
+static void range_leave(struct wn_csv *c)
+{
+	if (c->p.pstate != LIBCSV_ROW_NOT_BEGUN || c->skip_row ||
+	    c->rows_before + c->handed != scan_rows_before(c)) {
+		uint64_t ln = wn_lines_lineno(c->lines) + 1;
+		wn_error_set(&c->perr, WN_EINTERNAL, c->name, ln,
+		             "cannot split the CSV here: the reader and the row scanner "
+		             "disagree on where rows start; read this file without --rank");
+		set_pending(c, 0, ln);
+		return;
+	}
+	c->eof = 1;
+}
+
+/* wn_lines_next stopped at the limit: a cut line starts the range, or ends
+ * it; any other line is let through. */
+static void range_limit(struct wn_csv *c)
+{
+	if (!scan_at_cut(c)) {
+		wn_lines_set_limit(c->lines, wn_lines_offset(c->lines) + 1);
+		return;
+	}
+	if (c->before)
+		range_enter(c);
+	else
+		range_leave(c);
+}
+
 /* Read lines until a row is queued, an error is pending, or the input ends. */
 static void fill(struct wn_csv *c)
 {
@@ -532,6 +787,24 @@ static void fill(struct wn_csv *c)
 		wn_error_clear(&c->perr);
 		int got = wn_lines_next(c->lines, &line, &n, &c->perr);
 		c->cur_line = wn_lines_lineno(c->lines);
+		if (c->ranged) {
+			if (got == 0 && wn_lines_at_limit(c->lines)) {
+				range_limit(c);
+				continue;
+			}
+			if (got == WN_ETOOBIG)
+				scan_too_long(c);
+			else if (got == 1)
+				scan_line(c, line, n, c->cur_line);
+			if (c->before) {
+				if (got == 0) {
+					c->eof = 1; /* the input ends before the range */
+					break;
+				}
+				if (got == 1 || got == WN_ETOOBIG)
+					continue;
+			}
+		}
 		if (got == WN_ETOOBIG) {
 			/* The line reader skips the rest of the line; the row it
 			 * belonged to is lost. */
@@ -570,7 +843,7 @@ static void fill(struct wn_csv *c)
 
 int wn_csv_new(struct wn_csv **cp, struct wn_lines *lines, const char *name,
                char delimiter, int no_header, size_t max_record,
-               struct wn_error *err)
+               uint64_t range_start, uint64_t range_end, struct wn_error *err)
 {
 	*cp = NULL;
 	struct wn_csv *c = calloc(1, sizeof(*c));
@@ -593,6 +866,13 @@ int wn_csv_new(struct wn_csv **cp, struct wn_lines *lines, const char *name,
 		wn_csv_free(c);
 		return wn_error_set(err, WN_ENOMEM, name, 0, "out of memory");
 	}
+	if (range_start || range_end) {
+		c->ranged = 1;
+		c->range_start = range_start;
+		c->range_end = range_end;
+		wn_lines_set_limit(lines, range_start ? range_start
+		                   : range_end ? range_end : UINT64_MAX);
+	}
 	if (!no_header) {
 		c->in_header = 1;
 		while (c->in_header && !c->pending && !c->eof)
@@ -604,8 +884,24 @@ int wn_csv_new(struct wn_csv **cp, struct wn_lines *lines, const char *name,
 		}
 		c->in_header = 0;
 	}
+	if (range_start) {
+		/* Rows after the header on its line (after a lone CR) come
+		 * before the range.  Go to its start now, so that the rows
+		 * before it are counted when the caller asks. */
+		c->before = 1;
+		c->qhead = c->qlen = 0;
+		if (c->pending && c->pending_recoverable)
+			c->pending = 0;
+		while (c->before && !c->pending && !c->eof)
+			fill(c);
+	}
 	*cp = c;
 	return WN_OK;
+}
+
+uint64_t wn_csv_rows_before(const struct wn_csv *c)
+{
+	return c->rows_before;
 }
 
 void wn_csv_free(struct wn_csv *c)
@@ -635,6 +931,7 @@ int wn_csv_next(struct wn_csv *c, const char **rec, size_t *len,
 			c->qlen--;
 			if (line)
 				*line = row->line;
+			c->handed++;
 			if (row->nfields != c->ncols) {
 				c->recoverable = 1;
 				return wn_error_set(err, WN_EDATA, c->name, row->line,
@@ -660,6 +957,7 @@ int wn_csv_next(struct wn_csv *c, const char **rec, size_t *len,
 			if (line)
 				*line = c->pending_line;
 			c->pending = 0;
+			c->handed++;
 			if (!c->recoverable)
 				c->eof = 1;
 			return wn_error_set(err, st, NULL, 0, "%s", c->perr.msg);

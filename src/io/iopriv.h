@@ -22,12 +22,31 @@ int wn_input_read_at(struct wn_input *in, void *buf, size_t cap, size_t *got,
  * wn_lines_next. */
 void wn_lines_unget(struct wn_lines *lr);
 
-/* The CSV/TSV part of a record reader (csv.c). */
+/*
+ * Byte ranges (lines.c).  wn_lines_next returns 0 instead of a line that
+ * starts at or after limit (UINT64_MAX by default), and wn_lines_at_limit
+ * then tells that it stopped there, not at the end of the input; the caller
+ * may raise the limit and go on.  wn_lines_offset is the stream offset of
+ * the next line's start (not valid right after a too-long line).
+ */
+void wn_lines_set_limit(struct wn_lines *lr, uint64_t limit);
+int wn_lines_at_limit(const struct wn_lines *lr);
+uint64_t wn_lines_offset(const struct wn_lines *lr);
+/* Go to the first line start at or after stream offset target (0, or just
+ * after a newline), counting the lines passed but not returning them: one
+ * pass over the bytes, 64 at a time. */
+int wn_lines_skip_to(struct wn_lines *lr, uint64_t target, struct wn_error *err);
+
+/* The CSV/TSV part of a record reader (csv.c).  With range_start or
+ * range_end non-zero, it reads only the rows of that byte range (see
+ * wn_reader_open_range); range_end 0 means to the end. */
 struct wn_csv;
 
 int wn_csv_new(struct wn_csv **c, struct wn_lines *lines, const char *name,
                char delimiter, int no_header, size_t max_record,
-               struct wn_error *err);
+               uint64_t range_start, uint64_t range_end, struct wn_error *err);
+/* Rows (and rejected rows) before the range, as --add-id numbers them. */
+uint64_t wn_csv_rows_before(const struct wn_csv *c);
 void wn_csv_free(struct wn_csv *c);
 int wn_csv_next(struct wn_csv *c, const char **rec, size_t *len,
                 uint64_t *line, struct wn_error *err);

@@ -1,5 +1,6 @@
 /*
- * paths.c - expand FILE|DIR|GLOB|- arguments into the list of inputs.
+ * paths.c - expand FILE|DIR|GLOB|- arguments into the list of inputs, and
+ * split that list among the ranks of a job (wn_split_plan).
  *
  * Inside a directory, symbolic links to files are followed but links to
  * directories are not descended (as find(1) does without -L), so a link
@@ -14,6 +15,9 @@
 #include <sys/stat.h>
 
 #include "winnow/io.h"
+
+/* Ranks beyond this are refused: cut offsets are computed in 64 bits. */
+#define WN_SPLIT_WORLD_MAX ((uint64_t)1 << 31)
 
 struct path_list {
 	char **v;
@@ -198,4 +202,113 @@ void wn_paths_free(char **paths, size_t npaths)
 	for (size_t i = 0; i < npaths; i++)
 		free(paths[i]);
 	free(paths);
+}
+
+/* floor(r * total / world), without overflow for world < 2^31. */
+static uint64_t cut_at(uint64_t r, uint64_t total, uint64_t world)
+{
+	return r * (total / world) + r * (total % world) / world;
+}
+
+/* The index of the file whose bytes hold offset c strictly inside, or n. */
+static size_t file_around(const uint64_t *off, size_t n, uint64_t c)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) { /* the first file that ends after c */
+		size_t mid = lo + (hi - lo) / 2;
+		if (off[mid + 1] <= c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && off[lo] < c ? lo : n;
+}
+
+/* Cut r, moved to a file boundary where the file is not to be split. */
+static int moved_cut(char *const *paths, const uint64_t *off, size_t n,
+                     uint64_t r, uint64_t world, uint64_t *cut,
+                     struct wn_error *err)
+{
+	uint64_t total = off[n];
+	uint64_t c = cut_at(r, total, world);
+	size_t i = file_around(off, n, c);
+	*cut = c;
+	if (i == n)
+		return WN_OK;
+	uint64_t s = off[i], e = off[i + 1];
+	int whole = e - s < total / world / 4;
+	if (!whole) {
+		struct wn_input *in;
+		WN_TRY(wn_input_open(&in, paths[i], err));
+		whole = wn_input_compression(in) != WN_COMP_NONE;
+		wn_input_close(in);
+	}
+	if (whole)
+		*cut = c - s <= e - c ? s : e;
+	return WN_OK;
+}
+
+int wn_split_plan(char *const *paths, size_t npaths, uint64_t rank,
+                  uint64_t world, struct wn_split_part **parts, size_t *nparts,
+                  struct wn_error *err)
+{
+	*parts = NULL;
+	*nparts = 0;
+	if (world == 0 || world > WN_SPLIT_WORLD_MAX || rank >= world)
+		return wn_error_set(err, WN_EUSAGE, NULL, 0,
+		                    "cannot be rank %llu of %llu", (unsigned long long)rank,
+		                    (unsigned long long)world);
+	/* off[i]: where file i starts when the files are laid end to end. */
+	uint64_t *off = malloc((npaths + 1) * sizeof(*off));
+	struct wn_split_part *v = malloc((npaths ? npaths : 1) * sizeof(*v));
+	if (!off || !v) {
+		free(off);
+		free(v);
+		return nomem(err);
+	}
+	int st = WN_OK;
+	off[0] = 0;
+	for (size_t i = 0; i < npaths && st == WN_OK; i++) {
+		struct stat sb;
+		uint64_t size = 0;
+		if (strcmp(paths[i], "-") == 0) {
+			if (world > 1)
+				st = wn_error_set(err, WN_EUSAGE, NULL, 0,
+				                  "standard input cannot be split among %llu ranks; "
+				                  "name the input files", (unsigned long long)world);
+		} else if (stat(paths[i], &sb) != 0) {
+			st = wn_error_set(err, WN_EIO, paths[i], 0, "%s", strerror(errno));
+		} else if (S_ISREG(sb.st_mode)) {
+			size = (uint64_t)sb.st_size;
+		}
+		off[i + 1] = off[i] + size;
+	}
+	uint64_t lo = 0, hi = off[npaths];
+	if (st == WN_OK && rank > 0)
+		st = moved_cut(paths, off, npaths, rank, world, &lo, err);
+	if (st == WN_OK && rank + 1 < world)
+		st = moved_cut(paths, off, npaths, rank + 1, world, &hi, err);
+	if (st < 0) {
+		free(off);
+		free(v);
+		return st;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < npaths; i++) {
+		uint64_t s = off[i], e = off[i + 1];
+		if (s == e) {
+			/* An empty file (or a pipe): the last rank that starts at
+			 * or before it, so that exactly one rank opens it. */
+			if (lo <= s && (rank + 1 == world || hi > s))
+				v[n++] = (struct wn_split_part){ i, 0, 0 };
+			continue;
+		}
+		uint64_t a = s > lo ? s : lo, b = e < hi ? e : hi;
+		if (a < b)
+			v[n++] = (struct wn_split_part){ i, a - s, b == e ? 0 : b - s };
+	}
+	free(off);
+	*parts = v;
+	*nparts = n;
+	return WN_OK;
 }

@@ -21,6 +21,7 @@ struct wn_reader {
 	int fail;             /* a non-recoverable error ended the input */
 	const char *raw;
 	size_t rawlen;
+	uint64_t records_before; /* JSONL lines before the range */
 };
 
 static const char *const format_names[] = {
@@ -111,6 +112,30 @@ static int sniff_format(struct wn_reader *r, struct wn_error *err)
 int wn_reader_open(struct wn_reader **rp, const char *path,
                    const struct wn_reader_opts *opts, struct wn_error *err)
 {
+	return wn_reader_open_range(rp, path, opts, 0, 0, err);
+}
+
+/*
+ * A JSONL range is plain: the lines that start in it.  Skipping to the
+ * first one counts the newlines before it, which is all a line number
+ * needs; the end is a limit on the line reader.
+ */
+static int jsonl_range(struct wn_reader *r, uint64_t start, uint64_t end,
+                       struct wn_error *err)
+{
+	if (start > 0) {
+		WN_TRY(wn_lines_skip_to(r->lines, start, err));
+		r->records_before = wn_lines_lineno(r->lines);
+	}
+	if (end > 0)
+		wn_lines_set_limit(r->lines, end);
+	return WN_OK;
+}
+
+int wn_reader_open_range(struct wn_reader **rp, const char *path,
+                         const struct wn_reader_opts *opts, uint64_t start,
+                         uint64_t end, struct wn_error *err)
+{
 	static const struct wn_reader_opts defaults = { WN_FORMAT_AUTO, 0, 0, 0 };
 	if (!opts)
 		opts = &defaults;
@@ -143,7 +168,11 @@ int wn_reader_open(struct wn_reader **rp, const char *path,
 		if (!delim)
 			delim = r->format == WN_FORMAT_TSV ? '\t' : ',';
 		st = wn_csv_new(&r->csv, r->lines, wn_input_name(r->in), delim,
-		                opts->no_header, max_record, err);
+		                opts->no_header, max_record, start, end, err);
+		if (st < 0)
+			goto fail;
+	} else {
+		st = jsonl_range(r, start, end, err);
 		if (st < 0)
 			goto fail;
 	}
@@ -276,4 +305,9 @@ const struct wn_input *wn_reader_input(const struct wn_reader *r)
 enum wn_format wn_reader_format(const struct wn_reader *r)
 {
 	return r->format;
+}
+
+uint64_t wn_reader_records_before(const struct wn_reader *r)
+{
+	return r->csv ? wn_csv_rows_before(r->csv) : r->records_before;
 }

@@ -2,11 +2,11 @@
 . "$TOP_SRCDIR/tests/cli/lib.sh"
 
 expect_exit 0 w help
-for cmd in read filter dedup tokenize detokenize shard verify dedup-index merge run help version; do
+for cmd in read filter dedup tokenize detokenize shard verify stats dedup-index merge run help version; do
 	expect_grep "$cmd" "$TMP/out"
 done
 
-for cmd in read filter dedup tokenize detokenize shard verify dedup-index merge run; do
+for cmd in read filter dedup tokenize detokenize shard verify stats dedup-index merge run; do
 	expect_exit 0 w "$cmd" --help
 	expect_grep "usage: winnow $cmd" "$TMP/out"
 	cp "$TMP/out" "$TMP/help1"
@@ -17,7 +17,7 @@ for cmd in read filter dedup tokenize detokenize shard verify dedup-index merge 
 done
 
 # The docs page of each command shows the same synopsis as --help.
-for cmd in read filter dedup tokenize detokenize shard verify dedup-index merge run; do
+for cmd in read filter dedup tokenize detokenize shard verify stats dedup-index merge run; do
 	w "$cmd" --help | head -1 | sed 's/^usage: //' >"$TMP/synopsis"
 	grep -qF -- "$(cat "$TMP/synopsis")" "$TOP_SRCDIR/docs/winnow-$cmd.md" ||
 		fail "docs/winnow-$cmd.md does not show: $(cat "$TMP/synopsis")"

@@ -1433,6 +1433,328 @@ START_TEST(test_csv_round_trip)
 }
 END_TEST
 
+/* ---- byte ranges and the split plan ----------------------------------- */
+
+/*
+ * Like collect, for the records of [start, end), each with the index
+ * --add-id would give it ("LINE #INDEX RECORD"), so that transcripts of
+ * ranges, one after the other, can be compared with a whole read.
+ */
+static int collect_range(const char *path, const struct wn_reader_opts *opts,
+                         uint64_t start, uint64_t end, struct wn_buf *out)
+{
+	struct wn_reader *r;
+	struct wn_error err;
+	wn_error_clear(&err);
+	int st = wn_reader_open_range(&r, path, opts, start, end, &err);
+	if (st < 0) {
+		BUF_PRINTF(out, "open !%d %s\n", st, err.msg);
+		return st;
+	}
+	int jsonl = wn_reader_format(r) == WN_FORMAT_JSONL;
+	uint64_t index = wn_reader_records_before(r);
+	for (;;) {
+		const char *rec;
+		size_t len;
+		uint64_t line = 0;
+		wn_error_clear(&err);
+		st = wn_reader_next(r, &rec, &len, &line, &err);
+		if (st == 0)
+			break;
+		uint64_t idx = jsonl ? line - 1 : index;
+		index++;
+		if (st > 0) {
+			BUF_PRINTF(out, "%llu #%llu %.*s\n", (unsigned long long)line,
+			           (unsigned long long)idx, (int)len, rec);
+			continue;
+		}
+		BUF_PRINTF(out, "%llu #%llu !%d %s\n", (unsigned long long)line,
+		           (unsigned long long)idx, st, err.msg);
+		if (!wn_reader_recoverable(r))
+			break;
+		st = 0;
+	}
+	wn_reader_close(r);
+	return st;
+}
+
+/* The transcripts of [0, cuts[0]), [cuts[0], cuts[1]), ..., [cuts[n-1], 0)
+ * one after the other. */
+static void collect_split(const char *path, const struct wn_reader_opts *opts,
+                          const uint64_t *cuts, size_t n, struct wn_buf *out)
+{
+	uint64_t a = 0;
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t b = i < n ? cuts[i] : 0;
+		collect_range(path, opts, a, b, out);
+		a = b;
+	}
+}
+
+/* Every way to cut path once, and with pairs set every way to cut it twice
+ * within a few bytes (farther cuts are two single cuts), gives the
+ * transcript of a whole read. */
+static void check_all_cuts(const char *path, const struct wn_reader_opts *opts,
+                           size_t size, int pairs)
+{
+	AUTO_BUF whole = WN_BUF_INIT;
+	collect_range(path, opts, 0, 0, &whole);
+	ck_assert(!printf_failed);
+	ck_assert_ptr_null(strstr(whole.data ? whole.data : "", "!-8 "));
+	for (uint64_t a = 1; a <= size; a++) {
+		AUTO_BUF got = WN_BUF_INIT;
+		collect_split(path, opts, &a, 1, &got);
+		ck_assert(!printf_failed);
+		if (strcmp(got.data ? got.data : "", whole.data ? whole.data : "") != 0)
+			ck_abort_msg("%s cut at %llu:\n%s\nwhole:\n%s", path, (unsigned long long)a,
+			             got.data, whole.data);
+		for (uint64_t b = a + 1; pairs && b <= size && b <= a + 24; b++) {
+			uint64_t cuts[2] = { a, b };
+			wn_buf_reset(&got);
+			collect_split(path, opts, cuts, 2, &got);
+			ck_assert(!printf_failed);
+			if (strcmp(got.data ? got.data : "", whole.data ? whole.data : "") != 0)
+				ck_abort_msg("%s cut at %llu, %llu:\n%s\nwhole:\n%s", path,
+				             (unsigned long long)a, (unsigned long long)b, got.data,
+				             whole.data);
+		}
+	}
+}
+
+START_TEST(test_range_jsonl)
+{
+	/* A BOM, blank lines, CRLF, a bad line, a non-object, a too-long line
+	 * and a last line without a newline. */
+	static const char text[] =
+		"\xEF\xBB\xBF{\"a\":1}\n\n{\"a\":2}\r\n  \n{\"a\":3,}\n[4]\n"
+		"{\"a\":\"a very long line indeed\"}\n{\"a\":5}\n{\"a\":6}";
+	put("r.jsonl", text, sizeof(text) - 1);
+	struct wn_reader_opts o = { WN_FORMAT_AUTO, 0, 0, 20 };
+	check_all_cuts("r.jsonl", &o, sizeof(text) - 1, 1);
+	/* Found by content, not by name: the sniffed line is not lost. */
+	put("r.txt", text + 3, sizeof(text) - 4);
+	check_all_cuts("r.txt", &o, sizeof(text) - 4, 0);
+}
+END_TEST
+
+START_TEST(test_range_jsonl_numbers)
+{
+	/* Line numbers after a skip over many buffers of short lines. */
+	AUTO_BUF b = WN_BUF_INIT;
+	for (int i = 0; i < 300000; i++)
+		BUF_PRINTF(&b, i % 7 == 3 ? "\n" : "{\"n\":%d}\n", i);
+	ck_assert(!printf_failed);
+	put("n.jsonl", b.data, b.len);
+	uint64_t mid = b.len / 2;
+	struct wn_reader *r;
+	struct wn_error err;
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_reader_open_range(&r, "n.jsonl", NULL, mid, 0, &err), WN_OK);
+	const char *rec;
+	size_t len;
+	uint64_t line;
+	ck_assert_int_eq(wn_reader_next(r, &rec, &len, &line, &err), 1);
+	/* The first line that starts at or after mid, then the first that
+	 * is not blank. */
+	uint64_t want = 1;
+	size_t pos = 0;
+	while (pos < mid) {
+		const char *nl = memchr(b.data + pos, '\n', b.len - pos);
+		pos = (size_t)(nl - b.data) + 1;
+		want++;
+	}
+	ck_assert_uint_eq(wn_reader_records_before(r), want - 1);
+	while (b.data[pos] == '\n') {
+		pos++;
+		want++;
+	}
+	ck_assert_uint_eq(line, want);
+	const char *nl = memchr(b.data + pos, '\n', b.len - pos);
+	ck_assert_uint_eq(len, (size_t)(nl - b.data) - pos);
+	ck_assert(memcmp(rec, b.data + pos, len) == 0);
+	wn_reader_close(r);
+}
+END_TEST
+
+START_TEST(test_range_csv)
+{
+	/* Quoted line breaks (LF and CRLF) across every cut, doubled quotes,
+	 * a lone CR (two rows on one line), blank lines, a bad row, a row
+	 * with the wrong number of fields, a BOM, and no final newline. */
+	static const char text[] =
+		"\xEF\xBB\xBFid,text\r\n1,\"one\r\ntwo\"\r\n\r\n2,\"a \"\"q\"\"\n\nb\"\n"
+		"3,x\r4,y\n5,\"bad\"x\n6,a,b\n\n7,\"\n,\n\"\n8,last";
+	put("r.csv", text, sizeof(text) - 1);
+	check_all_cuts("r.csv", NULL, sizeof(text) - 1, 1);
+	struct wn_reader_opts o = { WN_FORMAT_CSV, 0, 1, 0 };
+	check_all_cuts("r.csv", &o, sizeof(text) - 1, 1);
+	/* Rows and lines over the limit, inside and outside quotes. */
+	struct wn_reader_opts small = { WN_FORMAT_CSV, 0, 0, 12 };
+	static const char longer[] =
+		"h,i\n1,\"ab\ncdefghij\nklm\"\n2,abcdefghijklmnop\n3,\"x\ny\"\n"
+		"4,\"abcdefghijkl\"\"\n\"\n5,z\n";
+	put("l.csv", longer, sizeof(longer) - 1);
+	check_all_cuts("l.csv", &small, sizeof(longer) - 1, 1);
+	/* CSV found by content, after blank lines. */
+	static const char sniffed[] = "\n \n\"id\",x\n1,\"a\nb\"\n2,c\n";
+	put("c.txt", sniffed, sizeof(sniffed) - 1);
+	check_all_cuts("c.txt", NULL, sizeof(sniffed) - 1, 1);
+}
+END_TEST
+
+/*
+ * Random CSV-like text of quotes, delimiters, line breaks and letters,
+ * well-formed or not: wherever it is cut, the rows read on either side are
+ * those of a whole read, with the same line numbers, ids and errors.  This
+ * holds the row scanner to the reader's rules, bad rows included.
+ */
+START_TEST(test_range_csv_random)
+{
+	static const char *const atoms[] = { "a", "b", ",", ",", "\"", "\"", "\"\"", "\n",
+	                                     "\n", "\r\n", "\r", " ", "\n\n" };
+	const size_t natoms = sizeof(atoms) / sizeof(atoms[0]);
+	unsigned seed = 12345;
+	for (int t = 0; t < 200; t++) {
+		AUTO_BUF b = WN_BUF_INIT;
+		add(&b, "h,i\n", t % 3 ? 4 : 0);
+		size_t want = 20 + (size_t)(rand_r(&seed) % 40);
+		while (b.len < want) {
+			const char *a = atoms[(size_t)rand_r(&seed) % natoms];
+			add(&b, a, strlen(a));
+		}
+		put("x.csv", b.data, b.len);
+		struct wn_reader_opts o = { WN_FORMAT_CSV, 0, t % 3 == 0, t % 4 == 1 ? 6 : 0 };
+		AUTO_BUF whole = WN_BUF_INIT;
+		if (collect_range("x.csv", &o, 0, 0, &whole) < 0 && starts_with(whole.data, "open"))
+			continue; /* a bad header fails every rank alike */
+		check_all_cuts("x.csv", &o, b.len, t < 12);
+	}
+}
+END_TEST
+
+START_TEST(test_range_empty_and_short)
+{
+	put("e.jsonl", "", 0);
+	check_all_cuts("e.jsonl", NULL, 0, 0);
+	puts_file("h.csv", "a,b\n");
+	check_all_cuts("h.csv", NULL, 4, 1);
+	puts_file("one.jsonl", "{\"a\":1}");
+	check_all_cuts("one.jsonl", NULL, 7, 1);
+	/* A range past the end reads nothing. */
+	AUTO_BUF out = WN_BUF_INIT;
+	ck_assert_int_eq(collect_range("one.jsonl", NULL, 100, 200, &out), 0);
+	ck_assert_uint_eq(out.len, 0);
+	/* A compressed input: offsets count decompressed bytes. */
+	AUTO_BUF z = WN_BUF_INIT;
+	static const char text[] = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n";
+	zstd_frame(&z, text, sizeof(text) - 1);
+	put("z.jsonl.zst", z.data, z.len);
+	check_all_cuts("z.jsonl.zst", NULL, sizeof(text) - 1, 0);
+}
+END_TEST
+
+/* Every rank's parts, in rank order, must read each input once, in order:
+ * whole, or in pieces [0, a), [a, b), ..., [z, end). */
+static void check_plan(char **paths, size_t n, uint64_t world, const int *whole)
+{
+	size_t next = 0;     /* the input expected next */
+	uint64_t at = 0;     /* where its next piece starts (0: not begun) */
+	for (uint64_t r = 0; r < world; r++) {
+		struct wn_split_part *parts;
+		size_t np;
+		struct wn_error err;
+		wn_error_clear(&err);
+		ck_assert_int_eq(wn_split_plan(paths, n, r, world, &parts, &np, &err), WN_OK);
+		for (size_t k = 0; k < np; k++) {
+			struct wn_split_part *p = &parts[k];
+			if (at == 0) {
+				ck_assert_uint_eq(p->input, next);
+				ck_assert_uint_eq(p->start, 0);
+			} else {
+				/* Only a piece of the same input may follow a piece. */
+				ck_assert_uint_eq(p->input, next);
+				ck_assert_uint_eq(p->start, at);
+			}
+			if (whole && whole[p->input])
+				ck_assert(p->start == 0 && p->end == 0);
+			if (p->end == 0) {
+				next++;
+				at = 0;
+			} else {
+				ck_assert_uint_gt(p->end, p->start);
+				at = p->end;
+			}
+		}
+		free(parts);
+	}
+	ck_assert_uint_eq(next, n);
+	ck_assert_uint_eq(at, 0);
+}
+
+START_TEST(test_split_plan)
+{
+	/* Sizes 1000, 10, 0, 5000 (compressed), 3, 20000, 0. */
+	AUTO_BUF b = WN_BUF_INIT;
+	add_rep(&b, 'x', 20000);
+	put("p0", b.data, 1000);
+	put("p1", b.data, 10);
+	put("p2", b.data, 0);
+	AUTO_BUF z = WN_BUF_INIT;
+	zstd_frame(&z, b.data, 20000);
+	add_rep(&z, 'x', 5000 - z.len); /* only the size and magic matter */
+	put("p3", z.data, 5000);
+	put("p4", b.data, 3);
+	put("p5", b.data, 20000);
+	put("p6", b.data, 0);
+	char *paths[] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6" };
+	const int whole[] = { 0, 1, 1, 1, 1, 0, 1 };
+	for (uint64_t w = 1; w <= 40; w++)
+		check_plan(paths, 7, w, whole);
+	check_plan(paths, 0, 3, NULL);
+
+	/* Two ranks: the cut at 13006 lies in p5, which is split there. */
+	struct wn_split_part *parts;
+	size_t np;
+	struct wn_error err;
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_split_plan(paths, 7, 1, 2, &parts, &np, &err), WN_OK);
+	ck_assert_uint_eq(np, 2);
+	ck_assert_uint_eq(parts[0].input, 5);
+	ck_assert_uint_eq(parts[0].start, 13006 - 6013);
+	ck_assert_uint_eq(parts[0].end, 0);
+	ck_assert_uint_eq(parts[1].input, 6);
+	free(parts);
+	/* Many small files go whole, in runs balanced by bytes. */
+	char *many[64];
+	char names[64][8];
+	for (int i = 0; i < 64; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%02d", i);
+		put(names[i], b.data, 100 + (size_t)i);
+		many[i] = names[i];
+	}
+	int all_whole[64];
+	for (int i = 0; i < 64; i++)
+		all_whole[i] = 1;
+	for (uint64_t w = 1; w <= 8; w++)
+		check_plan(many, 64, w, all_whole);
+	ck_assert_int_eq(wn_split_plan(many, 64, 0, 4, &parts, &np, &err), WN_OK);
+	/* 8416 bytes: the cut at 2104 falls 33 bytes into m19 (2071-2190),
+	 * which goes whole to rank 1. */
+	ck_assert_uint_eq(np, 19);
+	free(parts);
+
+	char *with_stdin[] = { "p0", "-" };
+	ck_assert_int_eq(wn_split_plan(with_stdin, 2, 0, 2, &parts, &np, &err), WN_EUSAGE);
+	ck_assert_ptr_nonnull(strstr(err.msg, "standard input"));
+	ck_assert_int_eq(wn_split_plan(with_stdin, 2, 0, 1, &parts, &np, &err), WN_OK);
+	ck_assert_uint_eq(np, 2);
+	free(parts);
+	wn_error_clear(&err);
+	ck_assert_int_eq(wn_split_plan(paths, 7, 2, 2, &parts, &np, &err), WN_EUSAGE);
+	ck_assert_int_eq(wn_split_plan(paths, 7, 0, 0, &parts, &np, &err), WN_EUSAGE);
+}
+END_TEST
+
 static Suite *io_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -1501,6 +1823,17 @@ static Suite *io_suite(void)
 	tcase_add_test(tc, test_csv_gzip_many_rows);
 	tcase_add_test(tc, test_csv_lone_cr);
 	tcase_add_test(tc, test_csv_round_trip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("range");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_range_jsonl);
+	tcase_add_test(tc, test_range_jsonl_numbers);
+	tcase_add_test(tc, test_range_csv);
+	tcase_add_test(tc, test_range_csv_random);
+	tcase_add_test(tc, test_range_empty_and_short);
+	tcase_add_test(tc, test_split_plan);
 	suite_add_tcase(s, tc);
 	return s;
 }
