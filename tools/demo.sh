@@ -15,4 +15,5 @@ cd ..
 out=sample-dataset
 build/winnow run --quiet examples/pipeline.wn
 build/winnow verify --deep "$out"
+build/winnow stats "$out"
 echo "dataset written to $(pwd)/$out (shards in $out/data, card in $out/README.md)"
