@@ -158,6 +158,10 @@ char *wn_ds_read_file_at(int dirfd, const char *name, off_t max, size_t *len, in
  * real path for "." and the like); malloc'ed, NULL without memory. */
 char *wn_ds_default_name(const char *dir);
 
+/* Write all of p[0..n) to fd, retrying short writes and EINTR: 0, or the
+ * errno of the failed write (the caller names the file). */
+int wn_ds_write_all(int fd, const void *p, size_t n);
+
 /* Sort helpers (qsort comparators). */
 int wn_ds_shard_cmp(const void *a, const void *b); /* struct wn_ds_shard ** by path */
 

@@ -110,24 +110,6 @@ static void note(const struct merge *mg, const char *fmt, ...)
 	mg->o->note(mg->o->ud, msg);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- the pipeline ------------------------------------------------------------ */
 
 /*
@@ -687,7 +669,7 @@ static int make_out(struct merge *mg, struct wn_error *err)
 	{
 		static const char text[] = "a winnow merge into this directory is under way, or "
 		                           "was interrupted if there is no manifest.json\n";
-		int e = write_all(fd, text, sizeof text - 1);
+		int e = wn_ds_write_all(fd, text, sizeof text - 1);
 
 		if (!e && fsync(fd) != 0)
 			e = errno;
@@ -828,7 +810,7 @@ static int copy_file(struct merge *mg, struct minput *in, struct mfile *f, struc
 			break;
 		XXH3_128bits_update(x, buf, (size_t)r);
 		total += (uint64_t)r;
-		e = write_all(dst, buf, (size_t)r);
+		e = wn_ds_write_all(dst, buf, (size_t)r);
 		if (e) {
 			rc = fail_errno(err, e, out, WN_DS_DATA, f->tmpname);
 			goto out;
@@ -927,7 +909,7 @@ static int write_top(struct merge *mg, int which, const struct wn_buf *b, struct
 	if (fd < 0)
 		return fail_errno(err, errno, mg->o->out, NULL, tmp);
 	mg->top_tmp[which] = 1;
-	e = write_all(fd, b->data ? b->data : "", b->len);
+	e = wn_ds_write_all(fd, b->data ? b->data : "", b->len);
 	if (!e && fsync(fd) != 0)
 		e = errno;
 	if (close(fd) != 0 && !e)

@@ -44,24 +44,6 @@ static int mem_fail(struct wn_error *err)
 	return wn_error_set(err, WN_ENOMEM, NULL, 0, "out of memory");
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int pread_all(int fd, void *p, size_t n, uint64_t off)
 {
 	char *c = p;
@@ -109,7 +91,7 @@ static int emit(struct wn_ds_tokshard *t, int i, int h, const void *p, size_t n,
 
 	if (n == 0)
 		return WN_OK;
-	e = write_all(t->f[i].fd, p, n);
+	e = wn_ds_write_all(t->f[i].fd, p, n);
 	if (e)
 		return io_fail(t, &t->f[i], e, err);
 	if (h >= 0) {

@@ -1,10 +1,12 @@
 /*
  * ds_util.c - small pieces of the dataset module: hex, names, formats and
- * token types, split assignment.
+ * token types, split assignment, whole writes.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -238,4 +240,22 @@ int wn_split_pick(const void *key, size_t len, uint64_t seed, double fraction)
 	double u = (double)(h >> 11) * 0x1.0p-53;
 
 	return u < fraction;
+}
+
+int wn_ds_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

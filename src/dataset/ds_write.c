@@ -180,22 +180,6 @@ static int fail_errno(struct wn_dataset *ds, struct wn_error *err, int errnum, c
 	return status;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int zstd_fail(struct wn_dataset *ds, struct wn_error *err, const struct split *s,
                      size_t code)
 {
@@ -256,11 +240,11 @@ static int journal_append(struct wn_dataset *ds, const struct wn_buf *b, int syn
 	int e;
 
 	if (shard && crash_due(ds, CRASH_TORN)) {
-		if (write_all(ds->jfd, b->data, n / 2) == 0)
+		if (wn_ds_write_all(ds->jfd, b->data, n / 2) == 0)
 			fsync(ds->jfd);
 		kill(getpid(), SIGKILL);
 	}
-	e = write_all(ds->jfd, b->data, n);
+	e = wn_ds_write_all(ds->jfd, b->data, n);
 	if (!e && sync && fsync(ds->jfd) != 0)
 		e = errno;
 	return e ? fail_errno(ds, err, e, NULL, WN_DS_JOURNAL) : WN_OK;
@@ -395,7 +379,7 @@ static int drain(struct wn_dataset *ds, struct split *s, ZSTD_outBuffer *ob, str
 
 	if (ob->pos == 0)
 		return WN_OK;
-	e = write_all(s->fd, ob->dst, ob->pos);
+	e = wn_ds_write_all(s->fd, ob->dst, ob->pos);
 	if (e)
 		return fail_errno(ds, err, e, WN_DS_DATA, s->tmp);
 	if (EVP_DigestUpdate(s->sha, ob->dst, ob->pos) != 1)
@@ -1558,7 +1542,7 @@ static int journal_rewrite(struct wn_dataset *ds, struct journal *j, struct wn_e
 	if (fd < 0)
 		e = errno;
 	else {
-		e = write_all(fd, b.data, b.len);
+		e = wn_ds_write_all(fd, b.data, b.len);
 		if (!e && fsync(fd) != 0)
 			e = errno;
 		if (close(fd) != 0 && !e)
@@ -1845,7 +1829,7 @@ static int write_top(struct wn_dataset *ds, int which, const struct wn_buf *b,
 	if (fd < 0)
 		return fail_errno(ds, err, errno, NULL, tmp);
 	ds->top_tmp[which] = 1;
-	e = write_all(fd, b->data ? b->data : "", b->len);
+	e = wn_ds_write_all(fd, b->data ? b->data : "", b->len);
 	if (!e && fsync(fd) != 0)
 		e = errno;
 	if (close(fd) != 0 && !e)
