@@ -116,8 +116,10 @@ cores=$(nproc 2>/dev/null || echo 1)
 
 # --- timing --------------------------------------------------------------------------
 
-# time_cmds NAME CMD...: times each CMD and sets the arrays mean and sd (seconds) in the
-# same order; returns 1, with the failing command's error in $dir/NAME.err, when one fails.
+# time_cmds NAME CMD...: times each CMD and sets the arrays mean and sd (seconds of wall
+# time) and cpu (mean seconds of CPU time, user and system, of the command and its children)
+# in the same order; returns 1, with the failing command's error in $dir/NAME.err, when one
+# fails.
 if have hyperfine; then
 	timer="$(hyperfine --version) (--warmup 1 --runs $runs)"
 	time_cmds() {
@@ -125,11 +127,12 @@ if have hyperfine; then
 		local args=(--style basic --warmup 1 --runs "$runs" --export-json "$json")
 		shift
 		for i in $(seq 1 $#); do args+=(-n "c$i" "${!i}"); done
-		mean=() sd=()
+		mean=() sd=() cpu=()
 		if hyperfine "${args[@]}" >"$dir/$name.log" 2>&1; then
 			for ((i = 0; i < $#; i++)); do
 				mean+=("$(jq -r ".results[$i].mean" "$json")")
 				sd+=("$(jq -r ".results[$i].stddev // 0" "$json")")
+				cpu+=("$(jq -r ".results[$i].user + .results[$i].system" "$json")")
 			done
 			return 0
 		fi
@@ -140,26 +143,38 @@ if have hyperfine; then
 else
 	timer="date +%s.%N (1 warm-up run, $runs timed runs)"
 	now() { date +%s.%N; }
-	time_one() {	# CMD ERRFILE: prints the mean and standard deviation
-		local i t0 t1 times=
+	# the CPU seconds (user and system) of this shell's children so far, from the output
+	# of `times` (which must run in the shell itself, not in a command substitution)
+	child_cpu() { awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, "m");
+		sub("s", "", t[2]); s += t[1] * 60 + t[2] } print s }' "$1"; }
+	time_one() {	# CMD ERRFILE: prints the mean and standard deviation, and the mean CPU
+		local i t0 t1 c0 c1 times= cpus=
 		for ((i = 0; i <= runs; i++)); do
+			times >"$dir/times"
+			c0=$(child_cpu "$dir/times")
 			t0=$(now)
 			bash -c "$1" >/dev/null 2>"$2" || return 1
 			t1=$(now)
-			[ "$i" -gt 0 ] && times="$times $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+			times >"$dir/times"
+			c1=$(child_cpu "$dir/times")
+			[ "$i" -gt 0 ] && times="$times $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" &&
+				cpus="$cpus $(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
 		done
-		# shellcheck disable=SC2086 # a list of numbers
-		printf '%s\n' $times | awk '{ s += $1; ss += $1 * $1; n++ }
-			END { m = s / n; v = n > 1 ? (ss - n * m * m) / (n - 1) : 0
-			      printf "%.4f %.4f\n", m, (v > 0 ? sqrt(v) : 0) }'
+		# shellcheck disable=SC2086 # lists of numbers
+		{ printf '%s\n' $times; echo -; printf '%s\n' $cpus; } |
+			awk '$1 == "-" { cpu = 1; next } cpu { c += $1; next }
+			     { s += $1; ss += $1 * $1; n++ }
+			     END { m = s / n; v = n > 1 ? (ss - n * m * m) / (n - 1) : 0
+			           printf "%.4f %.4f %.4f\n", m, (v > 0 ? sqrt(v) : 0), c / n }'
 	}
 	time_cmds() {
 		local name=$1 r c
 		shift
-		mean=() sd=()
+		mean=() sd=() cpu=()
 		for c in "$@"; do
 			r=$(time_one "$c" "$dir/$name.err") || return 1
-			mean+=("${r% *}") sd+=("${r#* }")
+			read -r m d u <<<"$r"
+			mean+=("$m") sd+=("$d") cpu+=("$u")
 		done
 	}
 fi
@@ -196,6 +211,15 @@ rate_row() {
 	result=$(awk -v r="$rate" -v m="$2" 'BEGIN { print ((r >= m) ? "PASS" : "FAIL") }')
 	row "$1" "$(secs "$3" "$4")" - "$rate MB/s" ">= $2 MB/s" "$result"
 }
+# cpu_row MEASUREMENT MIN CPU: MB per CPU-second (user and system time, all threads: the
+# throughput of one core however busy the machine is), passes when >= MIN.
+cpu_row() {
+	local rate result
+	rate=$(awk -v b="$bytes" -v c="$3" 'BEGIN { printf "%.1f", b / 1e6 / c }')
+	result=$(awk -v r="$rate" -v m="$2" 'BEGIN { print ((r >= m) ? "PASS" : "FAIL") }')
+	row "$1" "$(awk -v c="$3" 'BEGIN { printf "%.3f cpu", c }')" - "$rate MB/s" ">= $2 MB/s" \
+		"$result"
+}
 failed_rows() {	# NAME MEASUREMENT...
 	local name=$1
 	shift
@@ -229,6 +253,8 @@ if time_cmds sets "$W filter --threads 1 $SETS $C > /dev/null" \
 	rate_row "filter, four rule sets, --threads 1 (per core)" 50 "${mean[0]}" "${sd[0]}" 1
 	rate_row "filter, four rule sets, --threads $cores (per core)" 50 \
 		"${mean[1]}" "${sd[1]}" "$cores"
+	cpu_row "filter, four rule sets, --threads 1 (per CPU-second)" 50 "${cpu[0]}"
+	cpu_row "filter, four rule sets, --threads $cores (per CPU-second)" 50 "${cpu[1]}"
 	# 20x faster is at most 1/20 of its time
 	ratio_row "four rule sets --threads 1 vs Python (scaled)" 0.05 \
 		"${mean[0]}" "${sd[0]}" "${mean[2]}" "${sd[2]}" "$py_scale"
@@ -252,6 +278,7 @@ winnow filter benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)
             the four rule sets keep $kept of them
   timing    $timer: mean ±standard deviation, warm page cache;
             ratio = winnow time / peer time; per core = MB/s divided by threads;
+            per CPU-second = MB over the user and system time of all threads;
             load average $load_start at the start, $load_end at the end
   Python    tools/filter_reference.py timed on the first $(mib "$prefix_bytes") MiB, time scaled x$py_scale
 

@@ -72,14 +72,17 @@ struct wn_option {
 struct wn_stage;
 
 /* Per-stage counters, reported by --stats. */
+#define WN_STATS_MAX_REASONS 64
 struct wn_stage_stats {
 	uint64_t records_in, records_out;
 	uint64_t bytes_in, bytes_out;
 	uint64_t dropped;
 	double seconds;        /* time spent in this stage alone */
-	/* drop reasons: parallel arrays, reasons are static strings */
-	const char *reasons[16];
-	uint64_t reason_count[16];
+	/* drop reasons: parallel arrays, reasons are static strings; room
+	 * for every rule of the filter stage, after which further reasons
+	 * are counted together as "other" */
+	const char *reasons[WN_STATS_MAX_REASONS];
+	uint64_t reason_count[WN_STATS_MAX_REASONS];
 	size_t nreasons;
 	/* Members a stage adds to its --stats object (a JSON object, or
 	 * NULL); the stage owns it and frees it in release(). */

@@ -31,6 +31,7 @@
 #endif
 
 #include "filter/filter.h"
+#include "text/text.h"
 
 static const char *const policy[] = {
 	"terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies",
@@ -39,16 +40,33 @@ static const char *const policy[] = {
 
 enum { PH_LOREM = 1, PH_JAVASCRIPT = 2, PH_POLICY = 4 };
 
+/*
+ * Each phrase is looked for by a pair of its letters that English text
+ * seldom has (at `anchor` in the phrase), then checked whole: the more
+ * obvious first letters ("co", "us", "te") would be found every few dozen
+ * bytes.
+ */
 static const struct phrase {
 	const char *s;
 	size_t n;
 	unsigned kind;
+	size_t anchor;
 } phrases[] = {
-	{ "lorem ipsum", 11, PH_LOREM }, { "javascript", 10, PH_JAVASCRIPT },
-	{ "terms of use", 12, PH_POLICY }, { "privacy policy", 14, PH_POLICY },
-	{ "cookie policy", 13, PH_POLICY }, { "uses cookies", 12, PH_POLICY },
-	{ "use of cookies", 14, PH_POLICY }, { "use cookies", 11, PH_POLICY },
+	{ "lorem ipsum", 11, PH_LOREM, 7 },      /* ps */
+	{ "javascript", 10, PH_JAVASCRIPT, 0 },  /* ja */
+	{ "terms of use", 12, PH_POLICY, 3 },    /* ms */
+	{ "privacy policy", 14, PH_POLICY, 5 },  /* cy */
+	{ "cookie policy", 13, PH_POLICY, 3 },   /* ki */
+	{ "uses cookies", 12, PH_POLICY, 8 },    /* ki */
+	{ "use of cookies", 14, PH_POLICY, 10 }, /* ki */
+	{ "use cookies", 11, PH_POLICY, 7 },     /* ki */
 };
+
+/* The pairs looked for, ASCII letters with the case bit set; the last
+ * (the first two bytes of the Kelvin sign, U+212A, likewise) finds the
+ * one character that lowercases to an ASCII letter of a phrase. */
+static const unsigned char pairs[][2] = { { 'p', 's' }, { 'j', 'a' }, { 'm', 's' },
+	                                  { 'c', 'y' }, { 'k', 'i' }, { 0xE2, 0x84 | 0x20 } };
 
 /* p[0..n) is the phrase, ASCII letters in any case. */
 static int phrase_at(const unsigned char *p, const struct phrase *ph)
@@ -59,19 +77,6 @@ static int phrase_at(const unsigned char *p, const struct phrase *ph)
 			return 0;
 	}
 	return 1;
-}
-
-/* The phrases that start at i, as PH_* bits. */
-static unsigned phrases_at(const unsigned char *u, size_t i, size_t n)
-{
-	/* every phrase is 10 or more letters; the third letter rules most out */
-	if (n - i < 10 || !strchr("rvrioe", u[i + 2] | 0x20))
-		return 0;
-	unsigned kinds = 0;
-	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
-		if (n - i >= phrases[k].n && phrase_at(u + i, &phrases[k]))
-			kinds |= phrases[k].kind;
-	return kinds;
 }
 
 static int add_hit(struct wn_fl_scratch *s, size_t pos, unsigned kinds)
@@ -90,21 +95,85 @@ static int add_hit(struct wn_fl_scratch *s, size_t pos, unsigned kinds)
 	return WN_OK;
 }
 
-/*
- * Where the phrases occur in the whole text, in order, into s->hits: one
- * pass looking for their first two letters in either case, each found pair
- * checked.  Lines are then matched against these positions instead of
- * being searched one by one.
- */
-static int find_phrases(struct wn_fl_scratch *s, const char *text, size_t n)
+/* A pair found at i: the phrases anchored there, and the Kelvin sign. */
+static int found_pair(struct wn_fl_scratch *s, const unsigned char *u, size_t i, size_t n,
+                      int *kelvin)
 {
-	static const char pairs[][2] = { { 'l', 'o' }, { 'j', 'a' }, { 't', 'e' },
-		                          { 'p', 'r' }, { 'c', 'o' }, { 'u', 's' } };
+	unsigned char a = u[i] | 0x20, b = u[i + 1] | 0x20;
+	if (u[i] == 0xE2 && u[i + 1] == 0x84 && i + 2 < n && u[i + 2] == 0xAA)
+		*kelvin = 1;
+	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++) {
+		const struct phrase *ph = &phrases[k];
+		if ((unsigned char)ph->s[ph->anchor] != a || (unsigned char)ph->s[ph->anchor + 1] != b ||
+		    i < ph->anchor)
+			continue;
+		size_t start = i - ph->anchor;
+		if (n - start >= ph->n && phrase_at(u + start, ph))
+			WN_TRY(add_hit(s, start, ph->kind));
+	}
+	return WN_OK;
+}
+
+#if defined(WN_TEXT_AVX2)
+#include <immintrin.h>
+
+/* The positions of the pairs in the 32 bytes at u (33 readable), as bits. */
+__attribute__((target("avx2")))
+static uint32_t pairs_avx2(const unsigned char *u)
+{
+	const __m256i case_bit = _mm256_set1_epi8(0x20);
+	__m256i a = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)u), case_bit);
+	__m256i b = _mm256_or_si256(_mm256_loadu_si256((const __m256i *)(const void *)(u + 1)),
+	                            case_bit);
+	__m256i m = _mm256_setzero_si256();
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+		m = _mm256_or_si256(m, _mm256_and_si256(
+			_mm256_cmpeq_epi8(a, _mm256_set1_epi8((char)pairs[k][0])),
+			_mm256_cmpeq_epi8(b, _mm256_set1_epi8((char)pairs[k][1]))));
+	return (uint32_t)_mm256_movemask_epi8(m);
+}
+
+/* The pairs in u[0..n), 32 bytes at a time while 33 are left; returns
+ * where it stopped. */
+__attribute__((target("avx2")))
+static int scan_avx2(struct wn_fl_scratch *s, const unsigned char *u, size_t n, size_t *i,
+                     int *kelvin)
+{
+	for (; *i + 33 <= n; *i += 32) {
+		uint32_t bits = pairs_avx2(u + *i);
+		while (bits) {
+			size_t at = *i + (size_t)__builtin_ctz(bits);
+			bits &= bits - 1;
+			WN_TRY(found_pair(s, u, at, n, kelvin));
+		}
+	}
+	return WN_OK;
+}
+#endif
+
+/*
+ * Where the phrases occur in the whole text, in order, into s->hits, and
+ * whether it holds a Kelvin sign: one pass looking for the pairs in either
+ * case, each found pair checked.  Lines are then matched against these
+ * positions instead of being searched one by one.
+ */
+static int find_phrases(struct wn_fl_scratch *s, const char *text, size_t n, int *kelvin)
+{
 	const unsigned char *u = (const unsigned char *)text;
 	s->nhits = 0;
+	*kelvin = 0;
 	size_t i = 0;
+#if defined(WN_TEXT_AVX2)
+	if (wn_text_have_avx2())
+		WN_TRY(scan_avx2(s, u, n, &i, kelvin));
+#endif
 #if defined(__SSE2__)
 	const __m128i case_bit = _mm_set1_epi8(0x20);
+	__m128i first[sizeof(pairs) / sizeof(pairs[0])], second[sizeof(pairs) / sizeof(pairs[0])];
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		first[k] = _mm_set1_epi8((char)pairs[k][0]);
+		second[k] = _mm_set1_epi8((char)pairs[k][1]);
+	}
 	for (; i + 17 <= n; i += 16) {
 		__m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(u + i)),
 		                         case_bit);
@@ -112,22 +181,30 @@ static int find_phrases(struct wn_fl_scratch *s, const char *text, size_t n)
 		                         case_bit);
 		__m128i m = _mm_setzero_si128();
 		for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
-			m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8(pairs[k][0])),
-			                                  _mm_cmpeq_epi8(b, _mm_set1_epi8(pairs[k][1]))));
+			m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]),
+			                                  _mm_cmpeq_epi8(b, second[k])));
 		unsigned bits = (unsigned)_mm_movemask_epi8(m);
 		while (bits) {
 			size_t at = i + (size_t)__builtin_ctz(bits);
 			bits &= bits - 1;
-			unsigned kinds = phrases_at(u, at, n);
-			if (kinds)
-				WN_TRY(add_hit(s, at, kinds));
+			WN_TRY(found_pair(s, u, at, n, kelvin));
 		}
 	}
 #endif
-	for (; i < n; i++) {
-		unsigned kinds = phrases_at(u, i, n);
-		if (kinds)
-			WN_TRY(add_hit(s, i, kinds));
+	for (; i + 1 < n; i++)
+		for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+			if ((u[i] | 0x20) == pairs[k][0] && (u[i + 1] | 0x20) == pairs[k][1]) {
+				WN_TRY(found_pair(s, u, i, n, kelvin));
+				break;
+			}
+	/* in order of position: a phrase found by a later anchor may start
+	 * before one found earlier */
+	for (size_t k = 1; k < s->nhits; k++) {
+		struct wn_fl_hit h = s->hits[k];
+		size_t j = k;
+		for (; j > 0 && s->hits[j - 1].pos > h.pos; j--)
+			s->hits[j] = s->hits[j - 1];
+		s->hits[j] = h;
 	}
 	return WN_OK;
 }
@@ -222,15 +299,15 @@ int wn_fl_c4(const struct wn_fl_c4 *p, const char *text, size_t n, struct wn_fl_
 {
 	size_t from = r->n;
 	wn_buf_reset(&s->text);
+	s->c4_words = 0;
 	uint64_t sentences = 0;
 	/* the document-level failures, in line order */
 	const char *first = NULL;
 	int lorem = 0, curly = 0;
 	size_t pos = 0, ls, le, next = 0, hit = 0;
 	int kept = 0;
-	int kelvin = memmem(text, n, "\xE2\x84\xAA", 3) != NULL;
-	if (!kelvin)
-		WN_TRY(find_phrases(s, text, n));
+	int kelvin;
+	WN_TRY(find_phrases(s, text, n, &kelvin));
 	while (wn_fl_splitlines(text, n, &pos, &ls, &le)) {
 		wn_fl_lstrip(text, &ls, le);
 		wn_fl_rstrip(text, ls, &le);
@@ -298,15 +375,17 @@ int wn_fl_c4(const struct wn_fl_c4 *p, const char *text, size_t n, struct wn_fl_
 		}
 		if (p->policy && (kinds & PH_POLICY))
 			continue;
-		if (p->min_sentences.on) {
-			/* the line's words are the text's, unless citations went */
-			if (len == le - ls) {
+		/* the line's words are the text's, unless citations went */
+		if (len == le - ls) {
+			s->c4_words += next - from_word;
+			if (p->min_sentences.on)
 				sentences += wn_fl_count_sentences(w->v + from_word, next - from_word);
-			} else {
-				s->line_words.n = 0;
-				WN_TRY(wn_fl_split_words(line, len, &s->line_words));
+		} else {
+			s->line_words.n = 0;
+			WN_TRY(wn_fl_split_words(line, len, &s->line_words));
+			s->c4_words += s->line_words.n;
+			if (p->min_sentences.on)
 				sentences += wn_fl_count_sentences(s->line_words.v, s->line_words.n);
-			}
 		}
 		if (kept)
 			WN_TRY(wn_buf_addc(&s->text, '\n'));

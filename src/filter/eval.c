@@ -382,7 +382,7 @@ static int rule_sets(struct judge *j, struct wn_fl_report *r)
 			return 0;
 	}
 	const char *text = j->text;
-	size_t n = j->n;
+	size_t n = j->n, nwords = s->words.n;
 	if (cfg->c4) {
 		if ((st = wn_fl_c4(&cfg->c4p, j->text, j->n, s, r)) < 0)
 			return fail(j, st, "%s", wn_strerror(st));
@@ -391,15 +391,10 @@ static int rule_sets(struct judge *j, struct wn_fl_report *r)
 		/* the rules after C4 see the text it leaves */
 		text = s->text.data ? s->text.data : "";
 		n = s->text.len;
-		if (cfg->fineweb) {
-			s->words.n = 0;
-			j->split = 0;
-			if ((st = wn_fl_split_words(text, n, &s->words)) < 0)
-				return fail(j, st, "%s", wn_strerror(st));
-		}
+		nwords = s->c4_words;
 	}
 	if (cfg->fineweb) {
-		if ((st = wn_fl_fineweb(&cfg->fw, text, n, s, r)) < 0)
+		if ((st = wn_fl_fineweb(&cfg->fw, text, n, nwords, s, r)) < 0)
 			return fail(j, st, "%s", wn_strerror(st));
 		if (!st && !r->all)
 			return 0;

@@ -277,6 +277,101 @@ struct wn_fl_slot *wn_fl_table_find(struct wn_fl_table *t, uint64_t key,
                                     int (*eq)(const void *ctx, uint32_t a, uint32_t b),
                                     const void *ctx, uint32_t item);
 
+/*
+ * Open-addressing table of 128-bit keys (a, b) with a 32-bit value each,
+ * for the n-grams of Gopher repetition.  Linear probing, never more than
+ * half full; emptied in O(1) between uses (a document, a value of n): a
+ * slot is in use when its stamp is the table's, and a new stamp frees them
+ * all.  An exact key (word numbers, bytes) is found by its bits alone; a
+ * key that is a hash is checked by the caller, which walks on with
+ * wn_fl_keys_next() past slots whose items differ.
+ */
+struct wn_fl_kslot {
+	uint64_t a, b;
+	uint32_t val;
+	uint32_t stamp;
+};
+
+struct wn_fl_keys {
+	struct wn_fl_kslot *slot;
+	size_t cap;     /* allocated, a power of two */
+	size_t mask;    /* the slots in use, a power of two, less one */
+	unsigned shift; /* 64 - log2(slots in use): the hash bits that index */
+	uint32_t stamp;
+};
+
+/* Empty the table, with room for n keys (WN_ENOMEM when it cannot grow). */
+int wn_fl_keys_reserve(struct wn_fl_keys *t, size_t n);
+void wn_fl_keys_release(struct wn_fl_keys *t);
+
+static inline size_t wn_fl_keys_home(const struct wn_fl_keys *t, uint64_t a, uint64_t b)
+{
+	/* multiplicative hashing: the top bits of the product depend on
+	 * every bit of the key */
+	uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull;
+	return (size_t)(h >> t->shift);
+}
+
+static inline int wn_fl_keys_used(const struct wn_fl_keys *t, const struct wn_fl_kslot *s)
+{
+	return s->stamp == t->stamp;
+}
+
+/* The first slot from index i on that holds (a, b) or is free. */
+static inline struct wn_fl_kslot *wn_fl_keys_probe(const struct wn_fl_keys *t, size_t i,
+                                                   uint64_t a, uint64_t b)
+{
+	struct wn_fl_kslot *s = &t->slot[i];
+	/* one branch, taken only on a collision: whether the slot is free
+	 * or holds the key is not a branch of its own */
+	while ((s->stamp == t->stamp) & ((s->a != a) | (s->b != b))) {
+		i = (i + 1) & t->mask;
+		s = &t->slot[i];
+	}
+	return s;
+}
+
+/* The slot holding (a, b), or the free slot where it would go. */
+static inline struct wn_fl_kslot *wn_fl_keys_find(const struct wn_fl_keys *t, uint64_t a,
+                                                  uint64_t b)
+{
+	return wn_fl_keys_probe(t, wn_fl_keys_home(t, a, b), a, b);
+}
+
+/* After s, the next slot holding (a, b), or the free slot where it would go. */
+static inline struct wn_fl_kslot *wn_fl_keys_next(const struct wn_fl_keys *t,
+                                                  const struct wn_fl_kslot *s, uint64_t a,
+                                                  uint64_t b)
+{
+	return wn_fl_keys_probe(t, ((size_t)(s - t->slot) + 1) & t->mask, a, b);
+}
+
+/* Put (a, b) with value v into slot s (from the calls above). */
+static inline void wn_fl_keys_set(const struct wn_fl_keys *t, struct wn_fl_kslot *s, uint64_t a,
+                                  uint64_t b, uint32_t v)
+{
+	s->a = a;
+	s->b = b;
+	s->val = v;
+	s->stamp = t->stamp;
+}
+
+/*
+ * The value of the exact key (a, b); when absent, it is added with value
+ * v.  *added receives whether it was.  No branch depends on which: the
+ * slot is written either way.
+ */
+static inline uint32_t wn_fl_keys_add(struct wn_fl_keys *t, uint64_t a, uint64_t b, uint32_t v,
+                                      int *added)
+{
+	struct wn_fl_kslot *s = wn_fl_keys_find(t, a, b);
+	int used = s->stamp == t->stamp;
+	uint32_t val = used ? s->val : v;
+	wn_fl_keys_set(t, s, a, b, val);
+	*added = !used;
+	return val;
+}
+
 struct wn_fl_hit {
 	size_t pos;
 	unsigned kinds;
@@ -286,24 +381,27 @@ struct wn_fl_scratch {
 	struct wn_fl_words words;     /* of the whole text */
 	struct wn_fl_words line_words;/* of one C4 line */
 	struct wn_fl_table table;
-	/* Gopher repetition, per word: its number (equal words, equal
-	 * numbers), counts and groups of n-grams, prefix sums of code points
-	 * and bytes, whether an n-gram from there may repeat; the words'
-	 * bytes end to end */
-	uint32_t *id, *cnt, *cnt2, *grp, *grp2;
-	uint32_t nid;
+	/* Gopher repetition (gopher.c): per word, a hash of it; per
+	 * position, the group of the n-gram from there (equal n-grams, equal
+	 * groups), and lists of positions; per group, its count and first
+	 * position; prefix sums of code points and bytes; the words' bytes
+	 * end to end; the counters of a filter */
+	struct wn_fl_keys keys;
+	uint64_t *hw;
+	uint32_t *grp, *grp2, *at, *at2;
+	uint32_t *gcnt, *gfirst, *bk;
 	uint64_t *cps, *blen;
-	unsigned char *cand;
 	size_t ncap;
 	char *flat;
 	size_t flatcap;
-	uint64_t *gslot; /* the n-gram tables */
-	size_t gcap;
+	unsigned char *seen;
+	size_t seencap;
 	struct wn_fl_hit *hits; /* C4's phrases in the text */
 	size_t nhits, hitcap;
 	struct wn_fl_span *spans;        /* lines or paragraphs */
 	size_t nspans, spancap;
 	struct wn_buf text;              /* the C4 rewrite */
+	size_t c4_words;                 /* and the number of its words */
 	struct wn_buf line;              /* one C4 line, citations removed */
 	struct wn_buf tmp;
 };
@@ -339,12 +437,15 @@ int wn_fl_gopher_quality(const struct wn_fl_gopher_quality *p, const char *text,
                          struct wn_fl_scratch *s, struct wn_fl_report *r);
 int wn_fl_gopher_repetition(const struct wn_fl_gopher_repetition *p, const char *text,
                             size_t n, struct wn_fl_scratch *s, struct wn_fl_report *r);
-int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n,
+/* FineWeb needs only the number of words of its text, nwords. */
+int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n, size_t nwords,
                   struct wn_fl_scratch *s, struct wn_fl_report *r);
 /*
  * C4 works on lines and leaves the kept lines, joined by "\n" and
  * stripped, in s->text (even when the document fails, for the annotations
- * of the rules after it).
+ * of the rules after it), and the number of their words in s->c4_words:
+ * words never cross a line, so they are the words of the text's kept
+ * lines (split again only where citations went).
  */
 int wn_fl_c4(const struct wn_fl_c4 *p, const char *text, size_t n, struct wn_fl_scratch *s,
              struct wn_fl_report *r);

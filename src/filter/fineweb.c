@@ -17,7 +17,7 @@ static int blank(const char *p, size_t s, size_t e)
 	return a == e;
 }
 
-int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n,
+int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n, size_t nwords,
                   struct wn_fl_scratch *s, struct wn_fl_report *r)
 {
 	size_t from = r->n;
@@ -52,7 +52,12 @@ int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n,
 		int len;
 		uint32_t c = wn_fl_decode_back(u + sp->s, u + sp->e, &len);
 		punct += (wn_fl_class(c) & WN_FL_STERM) != 0;
-		shorts += (double)wn_fl_count_cps(text + sp->s, sp->e - sp->s) <= p->short_line_length;
+		/* a character is 1 to 4 bytes: most lines need no counting */
+		size_t bytes = sp->e - sp->s;
+		if ((double)bytes <= p->short_line_length)
+			shorts++;
+		else if ((double)bytes <= 4 * p->short_line_length)
+			shorts += (double)wn_fl_count_cps(text + sp->s, bytes) <= p->short_line_length;
 	}
 	double ratio = (double)punct / (double)lines;
 	int pass = !(p->min_punct_lines.on && ratio < p->min_punct_lines.v &&
@@ -74,7 +79,7 @@ int wn_fl_fineweb(const struct wn_fl_fineweb *p, const char *text, size_t n,
 		return 0;
 
 	/* not zero either: a non-blank line holds a word */
-	ratio = (double)newlines / (double)s->words.n;
+	ratio = (double)newlines / (double)nwords;
 	pass = !(p->max_newline_ratio.on && ratio > p->max_newline_ratio.v);
 	if (!wn_fl_note(r, "fineweb_list_ratio", WN_FL_REAL, ratio, pass))
 		return 0;

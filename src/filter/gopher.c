@@ -17,13 +17,32 @@
  *
  * A ratio with a zero denominator cannot be measured: the rule passes and
  * its value is null.  (datatrove raises ZeroDivisionError there.)
+ *
+ * The n-gram counts are exact, but most n-grams occur once, and those
+ * never need a table: a pass over a filter of two-bit counters finds the
+ * n-grams whose bucket no other shares.  The others go into a table keyed
+ * by hashes of words (or by the group of the (n-1)-gram and a word), and
+ * every hash that matches is checked against the bytes, so a collision
+ * costs a comparison, never a wrong count.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "filter/filter.h"
+
+/* 8 bytes as a little-endian number: the first byte is the lowest. */
+static inline uint64_t load64(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);
+#endif
+	return x;
+}
 
 static int fails_min(const struct wn_fl_limit *l, double v)
 {
@@ -87,6 +106,84 @@ static int ends_with(const char *p, size_t s, size_t e, const char *t)
 	return e - s >= n && memcmp(p + e - n, t, n) == 0;
 }
 
+/*
+ * The distinct stop words among the words (datatrove intersects the sets,
+ * matching case and all), counted until there are `enough`.  Words of at
+ * most 8 bytes are looked up by their bytes in a small table of the stop
+ * words; longer ones are compared with the longer stop words, if there
+ * are any.
+ */
+#define STOP_SLOTS 128
+static uint64_t stop_words(const struct wn_fl_gopher_quality *p, const char *text, size_t n,
+                           const struct wn_fl_words *w, uint64_t enough)
+{
+	uint64_t key[STOP_SLOTS];
+	unsigned char len[STOP_SLOTS] = { 0 }, idx[STOP_SLOTS];
+	const char *longer[WN_FL_MAX_STOP_WORDS];
+	size_t longer_len[WN_FL_MAX_STOP_WORDS], nlonger = 0, distinct_words = 0;
+	for (size_t k = 0; k < p->nstop; k++) {
+		size_t l = p->stop_len[k];
+		if (l > 8) {
+			size_t j = 0;
+			while (j < nlonger && !(longer_len[j] == l && memcmp(longer[j], p->stop[k], l) == 0))
+				j++;
+			if (j == nlonger) {
+				longer[nlonger] = p->stop[k];
+				longer_len[nlonger++] = l;
+			}
+			continue;
+		}
+		if (!l)
+			continue; /* a word is never empty */
+		char tmp[8] = { 0 };
+		memcpy(tmp, p->stop[k], l);
+		uint64_t x = load64(tmp);
+		size_t h = (size_t)((x * 0x9E3779B97F4A7C15ull) >> 57);
+		while (len[h] && !(len[h] == l && key[h] == x))
+			h = (h + 1) % STOP_SLOTS;
+		if (!len[h]) {
+			len[h] = (unsigned char)l;
+			key[h] = x;
+			idx[h] = (unsigned char)distinct_words++;
+		}
+	}
+	/* a bit per distinct stop word: those of the table, then the longer */
+	uint64_t seen = 0, found = 0;
+	if (enough > distinct_words + nlonger)
+		enough = distinct_words + nlonger;
+	for (size_t i = 0; i < w->n && found < enough; i++) {
+		const struct wn_fl_word *t = &w->v[i];
+		if (t->len > 8) {
+			for (size_t j = 0; j < nlonger; j++)
+				if (t->len == longer_len[j] && memcmp(text + t->off, longer[j], t->len) == 0 &&
+				    !(seen >> (distinct_words + j) & 1)) {
+					seen |= 1ull << (distinct_words + j);
+					found++;
+				}
+			continue;
+		}
+		uint64_t x;
+		if (t->off + 8 <= n) {
+			/* the bytes past the word off */
+			x = load64(text + t->off) & (t->len == 8 ? ~0ull : (1ull << (8 * t->len)) - 1);
+		} else {
+			char tmp[8] = { 0 };
+			memcpy(tmp, text + t->off, t->len);
+			x = load64(tmp);
+		}
+		size_t h = (size_t)((x * 0x9E3779B97F4A7C15ull) >> 57);
+		while (len[h]) {
+			if (len[h] == t->len && key[h] == x) {
+				found += !(seen >> idx[h] & 1);
+				seen |= 1ull << idx[h];
+				break;
+			}
+			h = (h + 1) % STOP_SLOTS;
+		}
+	}
+	return found;
+}
+
 int wn_fl_gopher_quality(const struct wn_fl_gopher_quality *p, const char *text, size_t n,
                          struct wn_fl_scratch *s, struct wn_fl_report *r)
 {
@@ -148,26 +245,15 @@ int wn_fl_gopher_quality(const struct wn_fl_gopher_quality *p, const char *text,
 	                0))
 		return 0;
 
-	/* the stop words' first bytes and lengths, to pass most words by */
-	unsigned char first[256] = { 0 };
-	uint64_t lens = 0, seen = 0, distinct = 0;
-	for (size_t k = 0; k < p->nstop; k++) {
-		if (p->stop_len[k])
-			first[(unsigned char)p->stop[k][0]] = 1;
-		lens |= 1ull << (p->stop_len[k] < 63 ? p->stop_len[k] : 63);
+	/* without --annotate only the verdict matters: enough stop words
+	 * end the count */
+	uint64_t enough = UINT64_MAX;
+	if (!r->all && p->min_stop_words.on && p->min_stop_words.v <= WN_FL_MAX_STOP_WORDS) {
+		double v = p->min_stop_words.v;
+		enough = v > 0 ? (uint64_t)v : 0;
+		enough += (double)enough < v; /* the least count that passes */
 	}
-	for (size_t i = 0; i < w->n && distinct < p->nstop; i++) {
-		const struct wn_fl_word *t = &w->v[i];
-		if (!first[(unsigned char)text[t->off]] || !(lens >> (t->len < 63 ? t->len : 63) & 1))
-			continue;
-		for (size_t k = 0; k < p->nstop; k++)
-			if (!(seen >> k & 1) && t->len == p->stop_len[k] &&
-			    memcmp(text + t->off, p->stop[k], t->len) == 0) {
-				seen |= 1ull << k;
-				distinct++;
-				break;
-			}
-	}
+	uint64_t distinct = stop_words(p, text, n, w, enough);
 	if (!wn_fl_note(r, "gopher_enough_stop_words", WN_FL_INT, (double)distinct,
 	                !fails_min(&p->min_stop_words, (double)distinct)))
 		return 0;
@@ -191,253 +277,259 @@ static int reserve_words(struct wn_fl_scratch *s, size_t n)
 	size_t cap = s->ncap ? s->ncap : 256;
 	while (cap < n + 1)
 		cap *= 2;
-	uint64_t **wide[] = { &s->cps, &s->blen };
-	for (size_t i = 0; i < 2; i++) {
+	uint64_t **wide[] = { &s->hw, &s->cps, &s->blen };
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++) {
 		uint64_t *v = realloc(*wide[i], cap * sizeof(uint64_t));
 		if (!v)
 			return WN_ENOMEM;
 		*wide[i] = v;
 	}
-	uint32_t **narrow[] = { &s->id, &s->cnt, &s->cnt2, &s->grp, &s->grp2 };
-	for (size_t i = 0; i < 5; i++) {
+	uint32_t **narrow[] = { &s->grp, &s->grp2, &s->at, &s->at2, &s->gcnt, &s->gfirst, &s->bk };
+	for (size_t i = 0; i < sizeof(narrow) / sizeof(narrow[0]); i++) {
 		uint32_t *v = realloc(*narrow[i], cap * sizeof(uint32_t));
 		if (!v)
 			return WN_ENOMEM;
 		*narrow[i] = v;
 	}
-	unsigned char *c = realloc(s->cand, cap);
-	if (!c)
-		return WN_ENOMEM;
-	s->cand = c;
 	s->ncap = cap;
 	return WN_OK;
 }
 
-/*
- * The n-gram tables: 8-byte slots holding the top half of a key's hash and
- * the position of the first item with it (all ones: empty).  Small slots
- * keep a table of a few thousand words in the first-level cache.
- */
-#define EMPTY UINT64_MAX
-
-static int ngram_table(struct wn_fl_scratch *s, size_t n, uint64_t **slots, size_t *mask)
+/* Room for the words' bytes end to end and 16 more; never uninitialised,
+ * as bytes past a word are read (and masked off). */
+static int reserve_flat(struct wn_fl_scratch *s, size_t n)
 {
-	size_t want = 64;
-	while (want < 2 * n)
-		want *= 2;
-	if (want > s->gcap) {
-		uint64_t *v = realloc(s->gslot, want * sizeof(*v));
-		if (!v)
-			return WN_ENOMEM;
-		s->gslot = v;
-		s->gcap = want;
-	}
-	memset(s->gslot, 0xFF, want * sizeof(*s->gslot));
-	*slots = s->gslot;
-	*mask = want - 1;
+	if (n + 16 <= s->flatcap)
+		return WN_OK;
+	size_t cap = s->flatcap ? s->flatcap : 4096;
+	while (cap < n + 16)
+		cap *= 2;
+	char *f = realloc(s->flat, cap);
+	if (!f)
+		return WN_ENOMEM;
+	memset(f + s->flatcap, 0, cap - s->flatcap);
+	s->flat = f;
+	s->flatcap = cap;
 	return WN_OK;
 }
 
-static inline uint64_t mix(uint64_t key)
+/* The first len bytes of the 16 at p (as two numbers, the rest cleared). */
+static inline void first_bytes(const char *p, uint64_t len, uint64_t *a, uint64_t *b)
 {
-	key *= 0x9E3779B97F4A7C15ull;
-	return key ^ (key >> 29);
+	uint64_t lo = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+	uint64_t hi = len >= 16 ? ~0ull : len <= 8 ? 0 : (1ull << (8 * (len - 8))) - 1;
+	*a = load64(p) & lo;
+	*b = load64(p + 8) & hi;
 }
 
-/* A word of at most 16 bytes, read from flat (padded with 16 zero bytes)
- * as two 64-bit halves with the bytes past its end cleared. */
-static inline void short_word(const char *p, uint32_t len, uint64_t *a, uint64_t *b)
+static inline uint64_t mix2(uint64_t a, uint64_t b)
 {
-	uint64_t x, y;
-	memcpy(&x, p, 8);
-	memcpy(&y, p + 8, 8);
-	if (len < 8) {
-		x &= len ? ~0ull >> (64 - 8 * len) : 0;
-		y = 0;
-	} else if (len < 16) {
-		y &= len > 8 ? ~0ull >> (128 - 8 * len) : 0;
-	}
-	*a = x;
-	*b = y;
+	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ b;
+	h ^= h >> 31;
+	h *= 0xBF58476D1CE4E5B9ull;
+	return h ^ h >> 29;
 }
 
 /*
- * Number the distinct words (s->id), and lay their bytes end to end in
- * s->flat (the text "joined with nothing"), with prefix sums of bytes and
- * code points: the concatenation of words i..j-1 is flat[blen[i]..blen[j]).
+ * Lay the words' bytes end to end in s->flat (the text "joined with
+ * nothing"), with prefix sums of bytes and code points: the concatenation
+ * of words i..j-1 is flat[blen[i]..blen[j]).  s->hw gets a hash of each
+ * word: equal words, equal hashes.
  */
-static int prepare(struct wn_fl_scratch *s, const char *text)
+static int flatten(struct wn_fl_scratch *s, const char *text, size_t tn)
 {
 	const struct wn_fl_words *w = &s->words;
-	uint64_t *tab;
-	size_t mask;
-	WN_TRY(ngram_table(s, w->n, &tab, &mask));
-	size_t total = 0;
-	for (size_t i = 0; i < w->n; i++)
+	size_t n = w->n, total = 0;
+	for (size_t i = 0; i < n; i++)
 		total += w->v[i].len;
-	if (total + 16 > s->flatcap) {
-		char *f = realloc(s->flat, total + 16);
-		if (!f)
-			return WN_ENOMEM;
-		s->flat = f;
-		s->flatcap = total + 16;
-	}
-	s->cps[0] = 0;
-	s->blen[0] = 0;
-	/* flat has 16 bytes to spare past the last word; a short word is
-	 * moved as 16 bytes when the text has them after it */
-	size_t tn = w->n ? w->v[w->n - 1].off + w->v[w->n - 1].len : 0;
-	for (size_t i = 0; i < w->n; i++) {
+	WN_TRY(reserve_flat(s, total));
+	char *flat = s->flat;
+	uint64_t bytes = 0, cps = 0;
+	for (size_t i = 0; i < n; i++) {
 		const struct wn_fl_word *x = &w->v[i];
-		if (x->len <= 16 && x->off + 16 <= tn)
-			memcpy(s->flat + s->blen[i], text + x->off, 16);
-		else
-			memcpy(s->flat + s->blen[i], text + x->off, x->len);
-		s->cps[i + 1] = s->cps[i] + x->cps;
-		s->blen[i + 1] = s->blen[i] + x->len;
-	}
-	memset(s->flat + total, 0, 16);
-	uint32_t nid = 0;
-	for (size_t i = 0; i < w->n; i++) {
-		uint32_t len = w->v[i].len;
-		const char *p = s->flat + s->blen[i];
-		uint64_t a = 0, b = 0, h;
-		if (len <= 16) {
-			short_word(p, len, &a, &b);
-			h = mix(a ^ mix(b ^ len));
+		uint32_t len = x->len;
+		char *p = flat + bytes;
+		s->blen[i] = bytes;
+		s->cps[i] = cps;
+		bytes += len;
+		cps += x->cps;
+		if (len < 16) {
+			/* 16 bytes at once where the text has them */
+			if (x->off + 16 <= tn)
+				memcpy(p, text + x->off, 16);
+			else
+				memcpy(p, text + x->off, len);
+			uint64_t a, b;
+			first_bytes(p, len, &a, &b);
+			s->hw[i] = mix2(a, b | (uint64_t)len << 56);
 		} else {
-			h = XXH3_64bits(p, len);
+			memcpy(p, text + x->off, len);
+			s->hw[i] = XXH3_64bits(p, len);
 		}
-		uint32_t half = (uint32_t)(h >> 32), id;
-		for (size_t k = mix(h) & mask;; k = (k + 1) & mask) {
-			uint64_t sl = tab[k];
-			if (sl == EMPTY) {
-				tab[k] = (uint64_t)half << 32 | i;
-				id = nid++;
-				break;
-			}
-			uint32_t f = (uint32_t)sl;
-			if ((uint32_t)(sl >> 32) != half || w->v[f].len != len)
-				continue;
-			const char *q = s->flat + s->blen[f];
-			int same;
-			if (len <= 16) {
-				uint64_t c, d;
-				short_word(q, len, &c, &d);
-				same = a == c && b == d;
-			} else {
-				same = memcmp(p, q, len) == 0;
-			}
-			if (same) {
-				id = s->id[f];
-				break;
-			}
-		}
-		s->id[i] = id;
 	}
-	s->nid = nid;
+	s->blen[n] = bytes;
+	s->cps[n] = cps;
+	memset(flat + bytes, 0, 16);
 	return WN_OK;
 }
 
-/* The n words from a and from b are the same words. */
-static inline int same_words(const uint32_t *id, size_t a, size_t b, uint32_t n)
+/* Words i and j are the same. */
+static inline int same_word(const struct wn_fl_scratch *s, size_t i, size_t j)
 {
-	for (uint32_t k = 0; k < n; k++)
-		if (id[a + k] != id[b + k])
-			return 0;
-	return 1;
-}
-
-/* The key of the n words from i: their numbers packed when they fit,
- * else mixed. */
-static inline uint64_t words_key(const uint32_t *id, size_t i, uint32_t n, int exact)
-{
-	uint64_t key = 0;
-	if (exact) {
-		unsigned bits = n == 2 ? 32 : 64 / n;
-		for (uint32_t k = 0; k < n; k++)
-			key = key << bits | id[i + k];
-	} else {
-		for (uint32_t k = 0; k < n; k++)
-			key = (key ^ id[i + k]) * 0xFF51AFD7ED558CCDull;
-	}
-	return key;
+	uint64_t len = s->blen[i + 1] - s->blen[i];
+	return len == s->blen[j + 1] - s->blen[j] &&
+	       memcmp(s->flat + s->blen[i], s->flat + s->blen[j], len) == 0;
 }
 
 /*
- * The most frequent n-gram for n = 2, 3, 4 (the first seen of equals): the
- * length of its words joined by spaces, times its count.  An n-gram whose
- * leading (n-1)-gram occurs once occurs once itself, so only the others
- * go through the table: s->grp maps each position to the first occurrence
- * of its (n-1)-gram, s->cnt counts by that first occurrence.
+ * A filter in front of the exact tables: a two-bit counter per bucket,
+ * saturating at "seen twice".  Equal keys fall in the same bucket, so a
+ * key alone in its bucket occurs once and need not be looked up; with 32
+ * buckets per key few keys share one by chance.
+ */
+static int filter_reset(struct wn_fl_scratch *s, size_t keys, unsigned *shift)
+{
+	size_t want = 64;
+	unsigned bits = 6;
+	/* bucket numbers fit 32 bits (in s->bk) */
+	while (want < 32 * keys && bits < 31) {
+		want *= 2;
+		bits++;
+	}
+	if (want > s->seencap) {
+		unsigned char *v = realloc(s->seen, want);
+		if (!v)
+			return WN_ENOMEM;
+		s->seen = v;
+		s->seencap = want;
+	}
+	memset(s->seen, 0, want);
+	*shift = 64 - bits;
+	return WN_OK;
+}
+
+static inline size_t bucket(uint64_t a, uint64_t b, unsigned shift)
+{
+	return (size_t)(((a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xD6E8FEB86659FD93ull) >> shift);
+}
+
+static inline void filter_add(unsigned char *seen, size_t i)
+{
+	unsigned c = seen[i];
+	seen[i] = (unsigned char)((c | c << 1 | 1) & 3);
+}
+
+static inline unsigned filter_many(const unsigned char *seen, size_t i)
+{
+	return seen[i] >> 1;
+}
+
+/*
+ * One n (2, 3 or 4) of the most frequent n-gram: the n-grams that start
+ * at the positions list[0..*m) (all positions below *m when n is 2) are
+ * grouped, equal n-grams in equal groups numbered in the order of their
+ * first occurrence (grp[position], s->gcnt, s->gfirst).  An n-gram is its
+ * (n-1)-gram and a word: its key is the group of the (n-1)-gram from there
+ * (in prev, or the first word's hash when n is 2) and the n-th word's
+ * hash.  Those alone in their filter bucket occur once and are left out.
+ * *value receives the length of the most frequent (the first of equals)
+ * joined by spaces times its count; list[0..*m) the positions whose
+ * (n+1)-gram may repeat.
+ */
+static int top_level(struct wn_fl_scratch *s, uint32_t n, uint32_t *list, size_t *m,
+                     const uint32_t *prev, uint32_t *grp, uint64_t *value)
+{
+	size_t nw = s->words.n, count = *m, ns = 0;
+	const uint64_t *hw = s->hw;
+	uint32_t *surv = s->at2, *gcnt = s->gcnt, *gfirst = s->gfirst;
+	unsigned shift;
+	WN_TRY(filter_reset(s, count, &shift));
+	unsigned char *seen = s->seen;
+	uint32_t *bk = s->bk; /* the buckets, from the first pass to the second */
+#define KEY_A(p) (n == 2 ? hw[p] : (uint64_t)prev[p])
+	for (size_t k = 0; k < count; k++) {
+		size_t p = n == 2 ? k : list[k];
+		filter_add(seen, bk[k] = (uint32_t)bucket(KEY_A(p), hw[p + n - 1], shift));
+	}
+	for (size_t k = 0; k < count; k++) {
+		size_t p = n == 2 ? k : list[k];
+		surv[ns] = (uint32_t)p;
+		ns += filter_many(seen, bk[k]);
+	}
+	WN_TRY(wn_fl_keys_reserve(&s->keys, ns));
+	uint32_t ng = 0;
+	for (size_t k = 0; k < ns; k++) {
+		size_t p = surv[k];
+		uint64_t a = KEY_A(p), b = hw[p + n - 1];
+		struct wn_fl_kslot *sl = wn_fl_keys_find(&s->keys, a, b);
+		/* equal keys: the groups of the (n-1)-grams are exact, the
+		 * hashes of words are compared with the words */
+		while (wn_fl_keys_used(&s->keys, sl)) {
+			size_t f = gfirst[sl->val];
+			if ((n > 2 || same_word(s, f, p)) && same_word(s, f + n - 1, p + n - 1))
+				break;
+			sl = wn_fl_keys_next(&s->keys, sl, a, b);
+		}
+		if (!wn_fl_keys_used(&s->keys, sl)) {
+			wn_fl_keys_set(&s->keys, sl, a, b, ng);
+			gfirst[ng] = (uint32_t)p;
+			gcnt[ng++] = 0;
+		}
+		gcnt[sl->val]++;
+		grp[p] = sl->val;
+	}
+#undef KEY_A
+	/* the n-gram at 0 occurs once at least */
+	uint32_t best = 1, best_first = 0;
+	for (uint32_t g = 0; g < ng; g++)
+		if (gcnt[g] > best) {
+			best = gcnt[g];
+			best_first = gfirst[g];
+		}
+	*value = (s->cps[best_first + n] - s->cps[best_first] + (n - 1)) * best;
+	/* an (n+1)-gram can only repeat where its n-gram does */
+	size_t next = 0;
+	for (size_t k = 0; k < ns; k++) {
+		uint32_t p = surv[k];
+		list[next] = p;
+		next += p + n < nw && gcnt[grp[p]] > 1;
+	}
+	*m = next;
+	return WN_OK;
+}
+
+/*
+ * The most frequent n-gram for n = 2, 3, 4.  As words hold no white space,
+ * n-grams joined by spaces are equal when their words are.
  */
 static int top_ngrams(struct wn_fl_scratch *s, uint64_t value[3])
 {
-	const uint32_t *id = s->id;
-	const uint64_t *cps = s->cps;
-	size_t nw = s->words.n, need = nw; /* the n-grams that go through the table */
-	uint32_t *grp = s->grp, *cnt = s->cnt, *ngrp = s->grp2, *ncnt = s->cnt2;
+	size_t nw = s->words.n;
+	size_t m = nw >= 2 ? nw - 1 : 0;
+	uint32_t *prev = NULL, *grp = s->grp, *other = s->grp2;
 	for (uint32_t n = 2; n <= 4; n++) {
 		value[n - 2] = 0;
 		if (nw < n)
 			continue;
-		size_t grams = nw - n + 1;
-		int exact = n == 2 || s->nid <= (1ull << (64 / n));
-		uint64_t *tab;
-		size_t mask;
-		WN_TRY(ngram_table(s, need, &tab, &mask));
-		uint32_t best_count = 0, best_first = 0;
-		for (size_t i = 0; i < grams; i++) {
-			uint32_t first = (uint32_t)i;
-			if (n > 2 && cnt[grp[i]] < 2) {
-				ncnt[i] = 1; /* unique, as its leading (n-1)-gram is */
-			} else {
-				uint64_t key = words_key(id, i, n, exact), h = mix(key);
-				uint32_t half = (uint32_t)(h >> 32);
-				for (size_t k = h & mask;; k = (k + 1) & mask) {
-					uint64_t sl = tab[k];
-					if (sl == EMPTY) {
-						tab[k] = (uint64_t)half << 32 | i;
-						ncnt[i] = 1;
-						break;
-					}
-					uint32_t f = (uint32_t)sl;
-					if ((uint32_t)(sl >> 32) == half && same_words(id, f, i, n)) {
-						first = f;
-						ncnt[f]++;
-						break;
-					}
-				}
-			}
-			ngrp[i] = first;
-			uint32_t c = ncnt[first];
-			if (c > best_count || (c == best_count && first < best_first)) {
-				best_count = c;
-				best_first = first;
-			}
-		}
-		value[n - 2] = (cps[best_first + n] - cps[best_first] + (n - 1)) * best_count;
-		/* the n-grams seen more than once lead the (n+1)-grams to count */
-		need = 0;
-		for (size_t i = 0; i < grams; i++)
-			need += ncnt[ngrp[i]] > 1;
-		uint32_t *t = grp;
-		grp = ngrp;
-		ngrp = t;
-		t = cnt;
-		cnt = ncnt;
-		ncnt = t;
+		WN_TRY(top_level(s, n, s->at, &m, prev, grp, &value[n - 2]));
+		prev = grp;
+		grp = other;
+		other = prev;
 	}
 	return WN_OK;
 }
 
+/* A candidate position whose 16 bytes are not alone in their bucket. */
+#define SHARED (1u << 31)
+
 /*
- * Which positions may start a repeated n-gram (words joined with nothing)
- * for any n >= 5: the first 16 bytes of the words from there, joined,
- * occur at another position, or the 5 words from there are shorter than
- * that.  Two equal n-grams start with the same 16 bytes however their
- * words fall, so every other position can be passed over.  Returns how
- * many there are.
+ * The positions where a repeated n-gram (words joined with nothing) may
+ * start, for any n >= 5, into s->at: the 16 bytes of s->flat from there
+ * are not alone in their filter bucket (marked SHARED), or the 5 words
+ * from there are shorter than that.  Two equal n-grams of 16 bytes or more
+ * start with the same 16 bytes however their words fall, and two shorter
+ * ones both start n words shorter than 16 bytes; every other position can
+ * be passed over.
  */
 static int candidates(struct wn_fl_scratch *s, size_t *count)
 {
@@ -446,92 +538,90 @@ static int candidates(struct wn_fl_scratch *s, size_t *count)
 	if (nw < 5)
 		return WN_OK;
 	size_t starts = nw - 4;
-	uint64_t *tab;
-	size_t mask;
-	WN_TRY(ngram_table(s, starts, &tab, &mask));
-	uint32_t *cnt = s->cnt, *grp = s->grp;
+	unsigned shift;
+	WN_TRY(filter_reset(s, starts, &shift));
+	unsigned char *seen = s->seen;
+	uint32_t *bk = s->bk; /* the buckets, from the first pass to the second */
 	const uint64_t *blen = s->blen;
 	const char *flat = s->flat;
-	for (size_t i = 0; i < starts; i++) {
-		if (blen[i + 5] - blen[i] < 16) {
-			grp[i] = (uint32_t)i;
-			cnt[i] = 2;
-			continue;
-		}
-		uint64_t x, y;
-		memcpy(&x, flat + blen[i], 8);
-		memcpy(&y, flat + blen[i] + 8, 8);
-		uint64_t h = mix(x ^ mix(y));
-		uint32_t half = (uint32_t)(h >> 32), first = (uint32_t)i;
-		for (size_t k = h & mask;; k = (k + 1) & mask) {
-			uint64_t sl = tab[k];
-			if (sl == EMPTY) {
-				tab[k] = (uint64_t)half << 32 | i;
-				cnt[i] = 1;
-				break;
-			}
-			uint32_t f = (uint32_t)sl;
-			uint64_t fx, fy;
-			memcpy(&fx, flat + blen[f], 8);
-			memcpy(&fy, flat + blen[f] + 8, 8);
-			if ((uint32_t)(sl >> 32) == half && fx == x && fy == y) {
-				first = f;
-				cnt[f]++;
-				break;
-			}
-		}
-		grp[i] = first;
-	}
+	for (size_t p = 0; p < starts; p++)
+		filter_add(seen, bk[p] = (uint32_t)bucket(load64(flat + blen[p]),
+		                                          load64(flat + blen[p] + 8), shift));
 	size_t c = 0;
-	for (size_t i = 0; i < starts; i++)
-		c += s->cand[i] = cnt[grp[i]] > 1;
+	for (size_t p = 0; p < starts; p++) {
+		unsigned shared = filter_many(seen, bk[p]);
+		s->at[c] = (uint32_t)p | (shared ? SHARED : 0);
+		c += shared | (blen[p + 5] - blen[p] < 16);
+	}
 	*count = c;
 	return WN_OK;
 }
 
-/* The characters of repeated n-grams (words joined with nothing), skipping
- * the n words after each repeat; only candidate positions can repeat. */
-static int dup_ngrams(struct wn_fl_scratch *s, uint32_t n, size_t cands, uint64_t *value)
+/*
+ * The characters of repeated n-grams (words joined with nothing): scan
+ * the positions, and on an n-gram seen before count its characters and
+ * skip the n words.  Only the candidates in s->at[0..*cands) can repeat:
+ * those SHARED, and those whose n words are shorter than 16 bytes (fewer
+ * for each n: the list shrinks as n grows).  Of those, only the n-grams
+ * whose first 16 bytes and length are not alone in their filter bucket
+ * are visited: passing the others by changes nothing, as they would only
+ * be remembered.  The key of an n-gram is its hash and length; equal keys
+ * are compared.
+ */
+static int dup_ngrams(struct wn_fl_scratch *s, uint32_t n, size_t *cands, uint64_t *value)
 {
 	size_t nw = s->words.n;
 	*value = 0;
-	if (nw < n || !cands)
+	if (nw < n)
 		return WN_OK;
-	uint64_t *tab;
-	size_t mask;
-	WN_TRY(ngram_table(s, cands, &tab, &mask));
 	const uint64_t *blen = s->blen, *cps = s->cps;
-	const unsigned char *cand = s->cand;
+	uint32_t *at = s->at, *surv = s->at2;
 	const char *flat = s->flat;
+	size_t c = 0;
+	for (size_t k = 0; k < *cands; k++) {
+		uint32_t e = at[k];
+		size_t p = e & ~SHARED;
+		at[c] = e;
+		c += p + n <= nw && ((e & SHARED) || blen[p + n] - blen[p] < 16);
+	}
+	*cands = c;
+	if (!c)
+		return WN_OK;
+	unsigned shift;
+	WN_TRY(filter_reset(s, c, &shift));
+	unsigned char *seen = s->seen;
+	uint32_t *bk = s->bk; /* the buckets, from the first pass to the second */
+#define BUCKET(p, len)                                                                     \
+	(first_bytes(flat + blen[p], len, &x, &y), bucket(x, y ^ (len) << 32, shift))
+	for (size_t k = 0; k < c; k++) {
+		size_t p = at[k] & ~SHARED;
+		uint64_t len = blen[p + n] - blen[p], x, y;
+		filter_add(seen, bk[k] = (uint32_t)BUCKET(p, len));
+	}
+	size_t ns = 0;
+	for (size_t k = 0; k < c; k++) {
+		surv[ns] = at[k] & ~SHARED;
+		ns += filter_many(seen, bk[k]);
+	}
+#undef BUCKET
+	WN_TRY(wn_fl_keys_reserve(&s->keys, ns));
 	uint64_t chars = 0;
-	size_t i = 0;
-	while (i + n <= nw) {
-		if (!cand[i]) {
-			i++;
+	size_t from = 0; /* the scan is past the words before this */
+	for (size_t k = 0; k < ns; k++) {
+		size_t p = surv[k];
+		if (p < from)
 			continue;
-		}
-		size_t len = blen[i + n] - blen[i];
-		uint64_t h = XXH3_64bits(flat + blen[i], len);
-		uint32_t half = (uint32_t)(h >> 32);
-		int seen = 0;
-		for (size_t k = mix(h) & mask;; k = (k + 1) & mask) {
-			uint64_t sl = tab[k];
-			if (sl == EMPTY) {
-				tab[k] = (uint64_t)half << 32 | i;
-				break;
-			}
-			uint32_t f = (uint32_t)sl;
-			if ((uint32_t)(sl >> 32) == half && blen[f + n] - blen[f] == len &&
-			    memcmp(flat + blen[f], flat + blen[i], len) == 0) {
-				seen = 1;
-				break;
-			}
-		}
-		if (seen) {
-			chars += cps[i + n] - cps[i];
-			i += n;
+		uint64_t len = blen[p + n] - blen[p];
+		const char *g = flat + blen[p];
+		uint64_t h = XXH3_64bits(g, len);
+		struct wn_fl_kslot *sl = wn_fl_keys_find(&s->keys, h, len);
+		while (wn_fl_keys_used(&s->keys, sl) && memcmp(flat + blen[sl->val], g, len) != 0)
+			sl = wn_fl_keys_next(&s->keys, sl, h, len);
+		if (wn_fl_keys_used(&s->keys, sl)) {
+			chars += cps[p + n] - cps[p];
+			from = p + n;
 		} else {
-			i++;
+			wn_fl_keys_set(&s->keys, sl, h, len, (uint32_t)p);
 		}
 	}
 	*value = chars;
@@ -590,7 +680,7 @@ int wn_fl_gopher_repetition(const struct wn_fl_gopher_repetition *p, const char 
 
 	const struct wn_fl_words *w = &s->words;
 	WN_TRY(reserve_words(s, w->n));
-	WN_TRY(prepare(s, text));
+	WN_TRY(flatten(s, text, n));
 	uint64_t top[3];
 	WN_TRY(top_ngrams(s, top));
 	for (uint32_t k = 0; k < 3; k++) {
@@ -605,7 +695,7 @@ int wn_fl_gopher_repetition(const struct wn_fl_gopher_repetition *p, const char 
 	WN_TRY(candidates(s, &cands));
 	for (uint32_t k = 0; k < 6; k++) {
 		uint64_t v;
-		WN_TRY(dup_ngrams(s, k + 5, cands, &v));
+		WN_TRY(dup_ngrams(s, k + 5, &cands, &v));
 		if (!note_ratio(r, dup_rule[k], &p->dup_ngram[k], (double)v, chars, 1))
 			return 0;
 	}

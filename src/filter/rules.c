@@ -66,16 +66,19 @@ void wn_fl_scratch_release(struct wn_fl_scratch *s)
 	wn_fl_words_release(&s->words);
 	wn_fl_words_release(&s->line_words);
 	free(s->table.slot);
-	free(s->id);
-	free(s->cnt);
-	free(s->cnt2);
+	wn_fl_keys_release(&s->keys);
+	free(s->hw);
+	free(s->seen);
 	free(s->grp);
 	free(s->grp2);
+	free(s->at);
+	free(s->at2);
+	free(s->gcnt);
+	free(s->gfirst);
+	free(s->bk);
 	free(s->cps);
 	free(s->blen);
-	free(s->cand);
 	free(s->flat);
-	free(s->gslot);
 	free(s->hits);
 	free(s->spans);
 	wn_buf_release(&s->text);
@@ -121,6 +124,41 @@ struct wn_fl_slot *wn_fl_table_find(struct wn_fl_table *t, uint64_t key,
 		if (sl->key == key && eq(ctx, sl->first, item))
 			return sl;
 	}
+}
+
+int wn_fl_keys_reserve(struct wn_fl_keys *t, size_t n)
+{
+	size_t want = 64;
+	unsigned bits = 6;
+	while (want < 2 * n) {
+		want *= 2;
+		bits++;
+	}
+	if (want > t->cap) {
+		struct wn_fl_kslot *v = calloc(want, sizeof(*v));
+		if (!v)
+			return WN_ENOMEM;
+		free(t->slot);
+		t->slot = v;
+		t->cap = want;
+		t->stamp = 0;
+	}
+	/* only the first `want` slots are used, so that the table of a
+	 * small text stays in cache after a large one; a new stamp empties
+	 * them at once */
+	t->mask = want - 1;
+	t->shift = 64 - bits;
+	if (++t->stamp == 0) {
+		memset(t->slot, 0, t->cap * sizeof(*t->slot));
+		t->stamp = 1;
+	}
+	return WN_OK;
+}
+
+void wn_fl_keys_release(struct wn_fl_keys *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
 }
 
 int wn_fl_spans_reserve(struct wn_fl_scratch *s, size_t n)

@@ -167,7 +167,6 @@ static const struct wn_option filter_options[] = {
 #define BATCH_RECORDS 512
 #define BATCH_BYTES ((size_t)8 << 20)
 #define REJECTS_FLUSH ((size_t)1 << 20)
-#define MAX_REASONS 64
 
 struct filter_state;
 
@@ -207,10 +206,9 @@ struct filter_state {
 	int rejects_fd;
 	const char *rejects_path;
 	struct wn_buf rejects;
-	/* records whose first failing rule is each reason */
-	const char *reasons[MAX_REASONS];
-	uint64_t reason_count[MAX_REASONS];
-	size_t nreasons;
+	/* records whose first failing rule is each reason (dropped, or
+	 * with --annotate marked keep: false) */
+	struct wn_stage_stats failed;
 };
 
 /* ---- configuration -------------------------------------------------------------------------- */
@@ -514,19 +512,6 @@ static int flush_rejects(struct wn_stage *st, struct filter_state *f)
 	return s == WN_EPIPE ? WN_EIO : s;
 }
 
-static void count_reason(struct filter_state *f, const char *reason)
-{
-	for (size_t i = 0; i < f->nreasons; i++)
-		if (f->reasons[i] == reason || strcmp(f->reasons[i], reason) == 0) {
-			f->reason_count[i]++;
-			return;
-		}
-	if (f->nreasons < MAX_REASONS) {
-		f->reasons[f->nreasons] = reason;
-		f->reason_count[f->nreasons++] = 1;
-	}
-}
-
 static int drop(struct wn_stage *st, struct filter_state *f, struct wn_record *rec,
                 const char *reason)
 {
@@ -565,7 +550,7 @@ static int emit_batch(struct wn_stage *st, struct batch *b, struct wn_emitter *o
 		struct wn_record *rec = b->rec[i];
 		b->rec[i] = NULL;
 		if (b->reason[i])
-			count_reason(f, b->reason[i]);
+			wn_stats_drop(&f->failed, b->reason[i]);
 		if (b->reason[i] && !f->cfg.annotate)
 			s = drop(st, f, rec, b->reason[i]);
 		else
@@ -643,8 +628,9 @@ static int stats_extra(struct wn_stage *st, struct filter_state *f)
 		json_decref(why);
 		return WN_ENOMEM;
 	}
-	for (size_t i = 0; i < f->nreasons; i++)
-		json_object_set_new(why, f->reasons[i], json_integer((json_int_t)f->reason_count[i]));
+	for (size_t i = 0; i < f->failed.nreasons; i++)
+		json_object_set_new(why, f->failed.reasons[i],
+		                    json_integer((json_int_t)f->failed.reason_count[i]));
 	json_object_set_new(root, "failed_by_rule", why);
 	json_decref(st->stats.extra);
 	st->stats.extra = root;

@@ -38,8 +38,36 @@ if [ -x "$gen" ]; then
 	jq -r .text "$SAMPLE_DIR/sample.jsonl" >words.txt
 	"$gen" -n 2M -s 3 words.txt >>all.jsonl
 fi
+# repetitive texts of words that run into each other when joined ("ab c",
+# "a bc"; words of 16 bytes and more next to short ones): the n-gram
+# rules' quirks, and a failure of nearly every rule
+python3 - <<'PY' >>all.jsonl
+import json, random
+r = random.Random(11)
+tiny = ["a", "b", "ab", "ba", "abc", "c", "bc", "ca", "bca", "cab", "abcabcabcabcabca",
+        "cabcabcabcabcabcab"]
+pieces = ["a", "b", "ab", "ba", "abc", "c", "bc", "ca", "the", "of", "and", "to", "be",
+          "with", "that", "have", ",", ".", "!", "...", "\u2026", "#", "-", "\u2022", "'s",
+          "n't", "\u00e9t\u00e9", "\u4f60\u597d", "\u041f\u0440\u0438\u0432\u0435\u0442",
+          "[1]", "{", "lorem ipsum", "javascript", "uses cookies", "z" * 17, "x" * 40]
+for i in range(700):
+    vocab = r.sample(tiny if i % 2 else pieces, r.choice([2, 3, 5, 8, 12]))
+    lines, pool = [], []
+    for _ in range(r.choice([1, 2, 4, 8, 20, 60])):
+        if pool and r.random() < 0.3:
+            lines.append(r.choice(pool))
+            continue
+        words = [r.choice(vocab) for _ in range(r.choice([1, 2, 3, 5, 9, 20, 40]))]
+        line = " ".join(words) + r.choice(["", ".", ".", "!", "?", "...", ":"])
+        if r.random() < 0.1:
+            line = r.choice(["- ", "\u2022 "]) + line
+        pool.append(line)
+        lines.append(line)
+    sep = r.choice(["\n", "\n", "\n\n", "\n \n"])
+    print(json.dumps({"id": "rep-%d" % i, "text": sep.join(lines)}))
+PY
 n=$(wc -l <all.jsonl)
-[ "$n" -gt 236 ] || echo "note: only the bundled sample was available" >&2
+[ "$n" -gt 936 ] || echo "note: only the bundled sample was available" >&2
 
 w filter --annotate --gopher-repetition --gopher-quality --c4 --fineweb all.jsonl >w.jsonl
 python3 "$REF" --annotate all.jsonl >p.jsonl
@@ -73,10 +101,19 @@ sys.exit(1 if bad else 0)
 PY
 
 # the decisions of the drop mode are the reference's too
-w filter --gopher-repetition --gopher-quality --c4 --fineweb --rejects rej.jsonl all.jsonl >kept.jsonl
+w filter --gopher-repetition --gopher-quality --c4 --fineweb --rejects rej.jsonl \
+	--stats st.json all.jsonl >kept.jsonl
 python3 "$REF" all.jsonl | jq -r '.reason // "kept"' | sort | uniq -c >p.reasons
 { jq -r .metadata.reject_reason rej.jsonl; sed 's/.*/kept/' kept.jsonl; } | sort | uniq -c >w.reasons
 diff w.reasons p.reasons || fail "reasons differ from the reference"
+# --stats counts every reason, however many rules failed (more than 16 here)
+grep -v ' kept$' w.reasons | awk '{ print $2 " " $1 }' | sort >want.counts
+jq -r '.stages[] | select(.stage == "filter") | .dropped_by_reason | to_entries[] |
+	"\(.key) \(.value)"' st.json | sort >got.counts
+diff got.counts want.counts || fail "--stats dropped_by_reason differs from the rejects"
+[ "$(wc -l <got.counts)" -gt 16 ] || fail "expected more than 16 reasons: $(cat got.counts)"
+jq -e '.stages[] | select(.stage == "filter") | .failed_by_rule == .dropped_by_reason' \
+	st.json >/dev/null || fail "failed_by_rule differs from dropped_by_reason"
 # C4's rewritten texts are the reference's
 python3 - all.jsonl kept.jsonl "$REF" <<'PY'
 import json, sys, importlib.util

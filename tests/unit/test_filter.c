@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "filter/filter.h"
+#include "winnow/stage.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -127,7 +128,7 @@ static int fineweb(const struct wn_fl_fineweb *p, const char *text)
 	wn_fl_report_reset(&R, 1);
 	S.words.n = 0;
 	ck_assert_int_eq(wn_fl_split_words(text, strlen(text), &S.words), WN_OK);
-	return wn_fl_fineweb(p, text, strlen(text), &S, &R);
+	return wn_fl_fineweb(p, text, strlen(text), S.words.n, &S, &R);
 }
 
 /* ---- words ---------------------------------------------------------------------------------- */
@@ -408,6 +409,52 @@ START_TEST(gopher_alpha_and_stop_words)
 }
 END_TEST
 
+START_TEST(gopher_stop_word_lists)
+{
+	struct wn_fl_gopher_quality p;
+	wn_fl_gopher_quality_defaults(&p);
+	p.min_words.on = 0;
+	/* a word given twice is one stop word, as in datatrove's set */
+	static const char *const twice[] = { "the", "the", "cat" };
+	for (size_t i = 0; i < 3; i++) {
+		p.stop[i] = twice[i];
+		p.stop_len[i] = strlen(twice[i]);
+	}
+	p.nstop = 3;
+	quality(&p, "the the dog");
+	expect("gopher_enough_stop_words", 0, 1);
+	/* longer than 8 bytes, exactly 8, and the last word of the text (fewer
+	 * than 8 bytes after it) */
+	static const char *const longer[] = { "information", "eightchr", "x", "a\xC3\xA9" };
+	for (size_t i = 0; i < 4; i++) {
+		p.stop[i] = longer[i];
+		p.stop_len[i] = strlen(longer[i]);
+	}
+	p.nstop = 4;
+	p.min_stop_words.v = 4;
+	quality(&p, "informatio information eightchr eightchrs x a\xC3\xA9");
+	expect("gopher_enough_stop_words", 1, 4);
+	quality(&p, "informations eightch xx x a\xC3\xA9");
+	expect("gopher_enough_stop_words", 0, 2);
+	quality(&p, "x");
+	expect("gopher_enough_stop_words", 0, 1);
+	/* without --annotate the count may stop once there are enough: the
+	 * verdicts are the same */
+	wn_fl_gopher_quality_defaults(&p);
+	p.min_words.on = p.min_mean_len.on = p.min_alpha_words.on = 0;
+	const char *texts[] = { "the cat and the dog be with", "the cat The dog", "of", "" };
+	for (size_t i = 0; i < 4; i++) {
+		quality(&p, texts[i]);
+		int all = measure("gopher_enough_stop_words")->pass;
+		wn_fl_report_reset(&R, 0);
+		S.words.n = 0;
+		ck_assert_int_eq(wn_fl_split_words(texts[i], strlen(texts[i]), &S.words), WN_OK);
+		wn_fl_gopher_quality(&p, texts[i], strlen(texts[i]), &S, &R);
+		ck_assert_int_eq(measure("gopher_enough_stop_words")->pass, all);
+	}
+}
+END_TEST
+
 START_TEST(gopher_quality_of_nothing)
 {
 	struct wn_fl_gopher_quality p;
@@ -497,6 +544,175 @@ START_TEST(repetition_duplicated_ngrams)
 }
 END_TEST
 
+/* A repeated n-gram whose first 5 words are shorter than 16 bytes, where
+ * the first occurrence's 5 words are not: "abcde" + "fghijklmnopqrstu"
+ * is "abcdefghijklmnop" + "qrstu". */
+START_TEST(repetition_short_and_long_starts)
+{
+	struct wn_fl_gopher_repetition p;
+	wn_fl_gopher_repetition_defaults(&p);
+	repetition(&p, "a b c d e fghijklmnopqrstu abcdefghijklmnop q r s t u");
+	expect("gopher_duplicated_5_n_grams", 1, 0);
+	expect("gopher_duplicated_6_n_grams", 0, 21.0 / 53);
+	expect("gopher_duplicated_7_n_grams", 1, 0);
+	/* and the other way round */
+	repetition(&p, "abcdefghijklmnop q r s t u a b c d e fghijklmnopqrstu");
+	expect("gopher_duplicated_6_n_grams", 0, 21.0 / 53);
+}
+END_TEST
+
+/* ---- the repetition rules against a plain implementation ---------------------------------- */
+
+struct naive_words {
+	const char *text;
+	const struct wn_fl_word *v;
+	size_t n;
+};
+
+static int naive_same(const struct naive_words *w, size_t i, size_t j, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct wn_fl_word *a = &w->v[i + k], *b = &w->v[j + k];
+		if (a->len != b->len || memcmp(w->text + a->off, w->text + b->off, a->len) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* datatrove's find_top_duplicate: the most common n-gram (the first seen
+ * of equals), its length joined by spaces times its count */
+static uint64_t naive_top(const struct naive_words *w, size_t n)
+{
+	uint64_t best = 0, best_value = 0;
+	for (size_t i = 0; i + n <= w->n; i++) {
+		size_t j = 0;
+		while (j < i && !naive_same(w, j, i, n))
+			j++;
+		if (j < i)
+			continue; /* counted at its first occurrence */
+		uint64_t count = 0, cps = n - 1;
+		for (size_t k = i; k + n <= w->n; k++)
+			count += naive_same(w, i, k, n);
+		for (size_t k = 0; k < n; k++)
+			cps += w->v[i + k].cps;
+		if (count > best) {
+			best = count;
+			best_value = cps * count;
+		}
+	}
+	return best_value;
+}
+
+/* datatrove's find_all_duplicate; flat holds the words joined with
+ * nothing, word i from at[i] */
+static uint64_t naive_dup(const struct naive_words *w, size_t n, const char *flat,
+                          const size_t *at)
+{
+	uint64_t chars = 0;
+	size_t *seen = malloc((w->n + 1) * sizeof(*seen)), nseen = 0;
+	ck_assert_ptr_nonnull(seen);
+	size_t i = 0;
+	while (i + n <= w->n) {
+		size_t len = at[i + n] - at[i], k;
+		for (k = 0; k < nseen; k++)
+			if (at[seen[k] + n] - at[seen[k]] == len &&
+			    memcmp(flat + at[seen[k]], flat + at[i], len) == 0)
+				break;
+		if (k < nseen) {
+			for (size_t m = 0; m < n; m++)
+				chars += w->v[i + m].cps;
+			i += n;
+		} else {
+			seen[nseen++] = i;
+			i++;
+		}
+	}
+	free(seen);
+	return chars;
+}
+
+static void check_against_naive(const struct wn_fl_gopher_repetition *p, const char *text)
+{
+	repetition(p, text);
+	struct naive_words w = { text, S.words.v, S.words.n };
+	double chars = (double)wn_fl_count_cps(text, strlen(text));
+	char *flat = malloc(strlen(text) + 1);
+	size_t *at = malloc((w.n + 1) * sizeof(*at));
+	ck_assert(flat && at);
+	at[0] = 0;
+	for (size_t i = 0; i < w.n; i++) {
+		memcpy(flat + at[i], text + w.v[i].off, w.v[i].len);
+		at[i + 1] = at[i] + w.v[i].len;
+	}
+	static const char *const top[] = { "gopher_top_2_gram", "gopher_top_3_gram",
+		                           "gopher_top_4_gram" };
+	for (size_t n = 2; n <= 4; n++) {
+		const struct wn_fl_measure *m = measure(top[n - 2]);
+		if (w.n < n) {
+			ck_assert_int_eq(m->kind, WN_FL_NONE);
+			continue;
+		}
+		ck_assert_msg(m->kind == WN_FL_REAL && m->value == (double)naive_top(&w, n) / chars,
+		              "%s: %g, expected %g in %s", top[n - 2], m->value,
+		              (double)naive_top(&w, n) / chars, text);
+	}
+	static const char *const dup[] = {
+		"gopher_duplicated_5_n_grams", "gopher_duplicated_6_n_grams",
+		"gopher_duplicated_7_n_grams", "gopher_duplicated_8_n_grams",
+		"gopher_duplicated_9_n_grams", "gopher_duplicated_10_n_grams",
+	};
+	for (size_t n = 5; n <= 10; n++) {
+		const struct wn_fl_measure *m = measure(dup[n - 5]);
+		if (chars == 0) {
+			ck_assert_int_eq(m->kind, WN_FL_NONE);
+			continue;
+		}
+		double want = (double)naive_dup(&w, n, flat, at) / chars;
+		ck_assert_msg(m->value == want, "%s: %g, expected %g in %s", dup[n - 5], m->value,
+		              want, text);
+	}
+	free(flat);
+	free(at);
+}
+
+/* Random texts of words that run into each other when joined ("a" "bc",
+ * "ab" "c"), of every length from none to thousands of words, one after
+ * another in the same scratch space: the n-gram tables, their filters
+ * and the candidates give the plain implementation's numbers. */
+START_TEST(repetition_matches_naive)
+{
+	static const char *const pieces[] = {
+		"a", "b", "ab", "ba", "abc", "c", "bc", "ca", "bca", "aaaaaaaaaaaaaaaa",
+		"aaaaaaaaaaaaaaaab", "abcdefghijklmnopq", ",", ".", "'s", "\xC3\xA9", "a\xC3\xA9",
+		"the", "of", "and", "\xE4\xBD\xA0\xE5\xA5\xBD",
+	};
+	static const char *const gaps[] = { " ", " ", " ", " ", "\n", "  ", "\n\n", "" };
+	struct wn_fl_gopher_repetition p;
+	wn_fl_gopher_repetition_defaults(&p);
+	uint64_t seed = 42;
+	size_t cap = 1 << 16;
+	char *text = malloc(cap);
+	ck_assert_ptr_nonnull(text);
+#define NEXT() (seed = seed * 6364136223846793005ull + 1442695040888963407ull, seed >> 33)
+	for (int round = 0; round < 600; round++) {
+		/* mostly short texts; now and then a long one, then short again */
+		size_t words = round % 50 == 7 ? 1000 + NEXT() % 600 : NEXT() % (round % 3 ? 40 : 400);
+		size_t vocab = 2 + NEXT() % (sizeof(pieces) / sizeof(pieces[0]) - 2), n = 0;
+		for (size_t i = 0; i < words && n + 64 < cap; i++) {
+			const char *w = pieces[NEXT() % vocab], *g = gaps[NEXT() % 8];
+			memcpy(text + n, w, strlen(w));
+			n += strlen(w);
+			memcpy(text + n, g, strlen(g));
+			n += strlen(g);
+		}
+		text[n] = '\0';
+		check_against_naive(&p, text);
+	}
+#undef NEXT
+	free(text);
+}
+END_TEST
+
 START_TEST(repetition_of_nothing)
 {
 	struct wn_fl_gopher_repetition p;
@@ -509,6 +725,116 @@ START_TEST(repetition_of_nothing)
 	/* white space only: one empty paragraph; lines "", "" after \n */
 	repetition(&p, "  \n ");
 	expect("gopher_dup_line_frac", 1, 0);
+}
+END_TEST
+
+/* ---- the n-gram table ----------------------------------------------------------------------- */
+
+START_TEST(keys_add_and_find)
+{
+	struct wn_fl_keys t = { 0 };
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 100), WN_OK);
+	for (uint32_t i = 0; i < 100; i++) {
+		int added;
+		ck_assert_uint_eq(wn_fl_keys_add(&t, i, (uint64_t)i << 40, 1000 + i, &added), 1000 + i);
+		ck_assert(added);
+	}
+	for (uint32_t i = 0; i < 100; i++) {
+		int added;
+		/* present: its value, whatever value is offered */
+		ck_assert_uint_eq(wn_fl_keys_add(&t, i, (uint64_t)i << 40, 7, &added), 1000 + i);
+		ck_assert(!added);
+		/* keys differing in a or in b alone are other keys */
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, i, (uint64_t)(i + 1) << 40)));
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, i + 1000, (uint64_t)i << 40)));
+	}
+	/* a new use empties it */
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 100), WN_OK);
+	for (uint32_t i = 0; i < 100; i++)
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, i, (uint64_t)i << 40)));
+	wn_fl_keys_release(&t);
+}
+END_TEST
+
+/* Keys that start at the same slot, the last one, so that probing wraps
+ * around to the first. */
+START_TEST(keys_collide)
+{
+	struct wn_fl_keys t = { 0 };
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 20), WN_OK);
+	uint64_t keys[12];
+	size_t n = 0;
+	for (uint64_t a = 1; n < 12; a++)
+		if (wn_fl_keys_home(&t, a, 5) == t.mask)
+			keys[n++] = a;
+	for (size_t i = 0; i < n; i++) {
+		int added;
+		ck_assert_uint_eq(wn_fl_keys_add(&t, keys[i], 5, (uint32_t)i, &added), i);
+		ck_assert(added);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct wn_fl_kslot *s = wn_fl_keys_find(&t, keys[i], 5);
+		ck_assert(wn_fl_keys_used(&t, s));
+		ck_assert_uint_eq(s->val, i);
+		ck_assert_uint_eq((size_t)(s - t.slot), (t.mask + i) & t.mask);
+	}
+	/* a key that is a hash: several entries, walked with _next */
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 20), WN_OK);
+	struct wn_fl_kslot *s = wn_fl_keys_find(&t, 99, 3);
+	for (uint32_t v = 0; v < 3; v++) {
+		ck_assert(!wn_fl_keys_used(&t, s));
+		wn_fl_keys_set(&t, s, 99, 3, v);
+		/* another key in between */
+		int added;
+		wn_fl_keys_add(&t, 1000 + v, 3, 50, &added);
+		s = wn_fl_keys_find(&t, 99, 3);
+		for (uint32_t k = 0; k <= v; k++) {
+			ck_assert(wn_fl_keys_used(&t, s));
+			ck_assert_uint_eq(s->val, k);
+			s = wn_fl_keys_next(&t, s, 99, 3);
+		}
+	}
+	ck_assert(!wn_fl_keys_used(&t, s));
+	wn_fl_keys_release(&t);
+}
+END_TEST
+
+/* Growing, shrinking (a small text after a large one uses the first
+ * slots), and the stamp wrapping around. */
+START_TEST(keys_grow_and_clear)
+{
+	struct wn_fl_keys t = { 0 };
+	int added;
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 10), WN_OK);
+	for (uint32_t i = 0; i < 10; i++)
+		wn_fl_keys_add(&t, i, 0, i, &added);
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 50000), WN_OK);
+	ck_assert_uint_ge(t.mask + 1, 100000);
+	for (uint32_t i = 0; i < 10; i++)
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, i, 0)));
+	for (uint32_t i = 0; i < 50000; i++)
+		ck_assert_uint_eq(wn_fl_keys_add(&t, (uint64_t)i * 0x10001, ~(uint64_t)i, i, &added), i);
+	for (uint32_t i = 0; i < 50000; i++)
+		ck_assert_uint_eq(wn_fl_keys_find(&t, (uint64_t)i * 0x10001, ~(uint64_t)i)->val, i);
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 10), WN_OK);
+	ck_assert_uint_eq(t.mask, 63);
+	for (uint32_t i = 0; i < 50000; i++)
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, (uint64_t)i * 0x10001, ~(uint64_t)i)));
+	/* the stamp wraps: every slot is emptied for real */
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 50000), WN_OK);
+	for (uint32_t i = 0; i < 1000; i++)
+		wn_fl_keys_add(&t, i, 1, i, &added);
+	/* as if half were added under the last stamp, half under stamp 1,
+	 * the one that comes next */
+	for (size_t i = 0; i <= t.mask; i++)
+		if (t.slot[i].stamp == t.stamp)
+			t.slot[i].stamp = t.slot[i].val % 2 ? 1 : UINT32_MAX;
+	t.stamp = UINT32_MAX;
+	ck_assert_int_eq(wn_fl_keys_reserve(&t, 50000), WN_OK);
+	ck_assert_uint_eq(t.stamp, 1);
+	for (uint32_t i = 0; i < 1000; i++)
+		ck_assert(!wn_fl_keys_used(&t, wn_fl_keys_find(&t, i, 1)));
+	wn_fl_keys_release(&t);
 }
 END_TEST
 
@@ -586,6 +912,78 @@ START_TEST(c4_sentences)
 }
 END_TEST
 
+/* The words C4 leaves are those of the lines it keeps: FineWeb counts
+ * them without splitting the new text again. */
+START_TEST(c4_counts_the_words_it_keeps)
+{
+	static const char *const texts[] = {
+		"  First line has words.  \nno end\nIt was so.[1] And then.[citation needed]\n"
+		"Yes [1] [2].\nfoo[1]bar is one word now.\n\n\t  A last\xC2\xA0line, here.  ",
+		"One is here. Two is here! Three is here? Four is here. Five is here.",
+		"", "\n\n", "no line ends well", "Ends well.\r\nAnd again.\x1c" "Third one.",
+	};
+	struct wn_fl_c4 p;
+	wn_fl_c4_defaults(&p);
+	struct wn_fl_words words;
+	wn_fl_words_init(&words);
+	for (int sentences = 0; sentences < 2; sentences++) {
+		p.min_sentences.on = sentences;
+		for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+			c4(&p, texts[i]);
+			words.n = 0;
+			ck_assert_int_eq(wn_fl_split_words(S.text.data ? S.text.data : "", S.text.len,
+			                                   &words), WN_OK);
+			ck_assert_msg(S.c4_words == words.n, "%zu words, %zu in '%s'", S.c4_words,
+			              words.n, c4_text());
+		}
+	}
+	wn_fl_words_release(&words);
+}
+END_TEST
+
+/* Each phrase in any case, at every offset of the 16-byte blocks the
+ * search works in and at the very end of the text. */
+START_TEST(c4_phrases_anywhere)
+{
+	static const char *const phrases[] = {
+		"lorem ipsum", "javascript", "terms of use", "privacy policy", "cookie policy",
+		"uses cookies", "use of cookies", "use cookies",
+	};
+	struct wn_fl_c4 p;
+	wn_fl_c4_defaults(&p);
+	p.min_sentences.on = 0;
+	char text[256], upper[32];
+	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++) {
+		size_t len = strlen(phrases[k]);
+		for (size_t off = 0; off < 40; off++) {
+			/* the case of every other letter flipped, in turn */
+			for (size_t i = 0; i <= len; i++)
+				upper[i] = (char)((i + off) % 2 && phrases[k][i] >= 'a' ? phrases[k][i] - 32
+				                                                       : phrases[k][i]);
+			int last = off % 3 == 0;
+			snprintf(text, sizeof(text), "Kept line stays.\nSome words %.*s%s ends.%s", (int)off,
+			         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", upper,
+			         last ? "" : "\nAnother kept line.");
+			int st = c4(&p, text);
+			if (k == 0) {
+				ck_assert_int_eq(st, 0);
+				ck_assert_str_eq(R.failed, "c4_lorem_ipsum");
+				continue;
+			}
+			ck_assert_int_eq(st, 1);
+			ck_assert_str_eq(c4_text(), last ? "Kept line stays."
+			                                 : "Kept line stays.\nAnother kept line.");
+		}
+	}
+	/* not a phrase: a letter missing, or other bytes in the middle */
+	ck_assert_int_eq(c4(&p, "javascrip and privacy-policy and cookies policy.\n"), 1);
+	ck_assert_str_eq(c4_text(), "javascrip and privacy-policy and cookies policy.");
+	/* the Kelvin sign anywhere makes every line lowercase the long way */
+	ck_assert_int_eq(c4(&p, "\xE2\x84\xAA is fine here.\nJavaScript is not.\nAnd this is."), 1);
+	ck_assert_str_eq(c4_text(), "\xE2\x84\xAA is fine here.\nAnd this is.");
+}
+END_TEST
+
 /* ---- FineWeb ---------------------------------------------------------------------------------------- */
 
 START_TEST(fineweb_rules)
@@ -621,6 +1019,17 @@ START_TEST(fineweb_rules)
 	expect("fineweb_short_line_ratio", 1, 2.0 / 3);
 	fineweb(&p, "Short one.\nanother short.\nshort too.");
 	expect("fineweb_short_line_ratio", 0, 1.0);
+	/* characters, not bytes: 30 four-byte characters are short, 31 not;
+	 * 30 two-byte ones too */
+	char *emoji = repeat("\xF0\x9F\x98\x80", 30), *more = repeat("\xF0\x9F\x98\x80", 31);
+	char *cyr = repeat("\xD0\xB4", 30), *lines = repeat("A plain line of text long enough.\n", 1);
+	lines = cat(cat(cat(cat(cat(lines, emoji), "\n"), more), "\n"), cyr);
+	fineweb(&p, lines);
+	expect("fineweb_short_line_ratio", 1, 2.0 / 4);
+	free(emoji);
+	free(more);
+	free(cyr);
+	free(lines);
 	/* duplicate line characters over the text without its newlines */
 	t = repeat("This is a sentence that goes on and on for a while now.\n", 1);
 	t = cat(t, "x.\n");
@@ -680,6 +1089,36 @@ START_TEST(edits_keep_other_bytes)
 }
 END_TEST
 
+/* ---- stage statistics -------------------------------------------------------------------- */
+
+/* Every rule of the rule sets can be a drop reason of its own. */
+START_TEST(stats_hold_every_reason)
+{
+	static char names[WN_STATS_MAX_REASONS + 2][16];
+	struct wn_stage_stats st;
+	memset(&st, 0, sizeof(st));
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < WN_STATS_MAX_REASONS; i++) {
+			snprintf(names[i], sizeof(names[i]), "rule_%d", i);
+			wn_stats_drop(&st, names[i]);
+		}
+	ck_assert_uint_eq(st.nreasons, WN_STATS_MAX_REASONS);
+	ck_assert_uint_eq(st.dropped, 2 * WN_STATS_MAX_REASONS);
+	for (int i = 0; i < WN_STATS_MAX_REASONS; i++) {
+		ck_assert_str_eq(st.reasons[i], names[i]);
+		ck_assert_uint_eq(st.reason_count[i], 2);
+	}
+	/* past the limit, further reasons are counted together */
+	strcpy(names[WN_STATS_MAX_REASONS], "one_more");
+	strcpy(names[WN_STATS_MAX_REASONS + 1], "and_another");
+	wn_stats_drop(&st, names[WN_STATS_MAX_REASONS]);
+	wn_stats_drop(&st, names[WN_STATS_MAX_REASONS + 1]);
+	ck_assert_uint_eq(st.nreasons, WN_STATS_MAX_REASONS);
+	ck_assert_str_eq(st.reasons[WN_STATS_MAX_REASONS - 1], "other");
+	ck_assert_uint_eq(st.reason_count[WN_STATS_MAX_REASONS - 1], 4);
+}
+END_TEST
+
 static Suite *filter_suite(void)
 {
 	Suite *s = suite_create("filter");
@@ -700,16 +1139,29 @@ static Suite *filter_suite(void)
 	tcase_add_test(tc, gopher_symbol_ratios);
 	tcase_add_test(tc, gopher_line_ratios);
 	tcase_add_test(tc, gopher_alpha_and_stop_words);
+	tcase_add_test(tc, gopher_stop_word_lists);
 	tcase_add_test(tc, gopher_quality_of_nothing);
 	tcase_add_test(tc, repetition_paragraphs_and_lines);
 	tcase_add_test(tc, repetition_top_ngrams);
 	tcase_add_test(tc, repetition_duplicated_ngrams);
+	tcase_add_test(tc, repetition_short_and_long_starts);
 	tcase_add_test(tc, repetition_of_nothing);
 	tcase_add_test(tc, c4_rewrites_to_kept_lines);
 	tcase_add_test(tc, c4_document_rules);
 	tcase_add_test(tc, c4_sentences);
+	tcase_add_test(tc, c4_counts_the_words_it_keeps);
+	tcase_add_test(tc, c4_phrases_anywhere);
 	tcase_add_test(tc, fineweb_rules);
 	tcase_add_test(tc, edits_keep_other_bytes);
+	tcase_add_test(tc, stats_hold_every_reason);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("tables");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, keys_add_and_find);
+	tcase_add_test(tc, keys_collide);
+	tcase_add_test(tc, keys_grow_and_clear);
+	tcase_add_test(tc, repetition_matches_naive);
 	suite_add_tcase(s, tc);
 	return s;
 }
