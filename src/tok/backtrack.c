@@ -43,6 +43,17 @@
  * kept per token (relaxed atomics: racing threads store the same answer).
  * The trie of the tokens that start with two given bytes is built when a
  * long piece first needs it, under a lock.
+ *
+ * Text without white space (a long run of letters is one piece) is mostly
+ * tokens of one or two bytes, and there the time went into the search's
+ * generality: a walk into the trie at every step, the order of the
+ * candidates kept as state, compatibility by a loop.  So what is known of
+ * two bytes (their token, the rank of their merge, whether a longer token
+ * may go on with a given third byte) is in one table of 16 bytes per pair,
+ * built with the rest, and tiktoken's steps among tokens of one or two
+ * bytes (short_steps) work from it alone: the same candidates in the same
+ * order, compatibility by its few cases written out.  Elsewhere (longer
+ * tokens, backtracking, Hugging Face) the search below takes over.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -107,6 +118,14 @@ struct bt_sub {
 	uint8_t label0[ROOT_LABELS]; /* their bytes, if they fit */
 } __attribute__((aligned(64)));
 
+/* What the search needs of two bytes b0 b1, in one place: most walks in text
+ * without white space end after two bytes. */
+struct bt_two {
+	uint32_t id;    /* the valid token of the two bytes, or WN_TOK_NONE */
+	uint32_t time1; /* the rank of their merge + 1; 0: they do not merge */
+	uint64_t third; /* bit c % 64 set if a longer token goes on with byte c */
+};
+
 struct wn_tok_bt {
 	int usable; /* 0: pieces go to the merge loop */
 	/* the ordinary tokens of two bytes or more, by their first two
@@ -115,6 +134,8 @@ struct wn_tok_bt {
 	struct bt_sub *sub;  /* per two bytes, built when first needed */
 	void *sub_mem;       /* sub's allocation */
 	struct bt_tok *tok;  /* per id, found when first needed */
+	/* per two bytes (b0 << 8 | b1) */
+	struct bt_two *two;
 };
 
 #define FEW 7
@@ -153,8 +174,8 @@ struct wn_tok_bt_scratch {
 	uint64_t *dead; /* positions from which no chain completes */
 	size_t dead_words;
 	/* the walks for the candidates of the last tokens chosen (that of
-	 * sym[k] in cand[k % WALKS]), and one for compatibility */
-	struct bt_walk cand[WALKS], pair;
+	 * sym[k] in cand[k % WALKS]) */
+	struct bt_walk cand[WALKS];
 	size_t walk_cap;
 	struct bt_compat *compat;
 };
@@ -625,8 +646,9 @@ static inline uint32_t root_child(const struct bt_sub *s, unsigned c)
 }
 
 /* Walk along p[0..n) (n >= 1) as far as the tokens go. */
-static inline int walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt, struct bt_walk *w,
-                const unsigned char *p, size_t n)
+static __attribute__((noinline)) int walk_on(const struct wn_tokenizer *t,
+                                             const struct wn_tok_bt *bt, struct bt_walk *w,
+                                             const unsigned char *p, size_t n)
 {
 	size_t d;
 	uint32_t v;
@@ -654,24 +676,23 @@ static inline int walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
 		w->full = n == 1;
 		if (n == 1)
 			return WN_OK;
+		const struct bt_two *e = &bt->two[(unsigned)p[0] << 8 | p[1]];
+		w->tok[2] = e->id;
+		w->depth = 2;
+		w->full = n == 2;
+		if (n == 2)
+			return WN_OK;
+		/* the trie only when a token may go on with the third byte */
+		if (!(e->third >> (p[2] % 64) & 1))
+			return WN_OK;
+		w->full = 0;
 		WN_TRY(sub_of(t, bt, p[0] | (unsigned)p[1] << 8, &s));
 		w->sub = s;
-		if (s->n == 0)
-			return WN_OK;
 		w->node[2] = 0;
-		w->tok[2] = s->token;
-		if (n == 2) {
-			w->depth = 2;
-			w->full = 1;
-			return WN_OK;
-		}
 		/* node 0's children from the table */
 		v = root_child(s, p[2]);
-		if (!v) {
-			w->depth = 2;
-			w->full = 0;
+		if (!v)
 			return WN_OK;
-		}
 		d = 3;
 		w->node[3] = v;
 		w->tok[3] = s->node[v].token;
@@ -690,6 +711,67 @@ static inline int walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
 	w->depth = d;
 	w->full = 1;
 	return WN_OK;
+}
+
+/* The token of the bytes q[0..m) (m >= 2), or WN_TOK_NONE. */
+static __attribute__((noinline)) int token_deep(const struct wn_tokenizer *t,
+                                                const struct wn_tok_bt *bt,
+                                                const unsigned char *q, size_t m,
+                                                uint32_t *id)
+{
+	const struct bt_sub *s;
+	WN_TRY(sub_of(t, bt, q[0] | (unsigned)q[1] << 8, &s));
+	uint32_t v = root_child(s, q[2]);
+	for (size_t d = 3; v && d < m; d++)
+		v = child(s, v, q[d]);
+	*id = v ? s->node[v].token : WN_TOK_NONE;
+	return WN_OK;
+}
+
+static inline int token_of(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
+                           const unsigned char *q, size_t m, uint32_t *id)
+{
+	const struct bt_two *e = &bt->two[(unsigned)q[0] << 8 | q[1]];
+	if (m == 2) {
+		*id = e->id;
+		return WN_OK;
+	}
+	if (!(e->third >> (q[2] % 64) & 1)) {
+		*id = WN_TOK_NONE;
+		return WN_OK;
+	}
+	return token_deep(t, bt, q, m, id);
+}
+
+/* Walk along p[0..n) (n >= 1) as far as the tokens go: most walks in text
+ * without white space end after two bytes, which the table tells. */
+static inline int walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt, struct bt_walk *w,
+                       const unsigned char *p, size_t n)
+{
+	if (n >= 3 && w->depth < MEMO_DEPTH) {
+		const struct bt_two *e = &bt->two[(unsigned)p[0] << 8 | p[1]];
+		if (!(e->third >> (p[2] % 64) & 1)) {
+			w->at = p;
+			w->tok[1] = t->byte_id[p[0]];
+			w->tok[2] = e->id;
+			w->depth = 2;
+			w->full = 0;
+			return WN_OK;
+		}
+	}
+	return walk_on(t, bt, w, p, n);
+}
+
+/* The same for m >= 3. */
+static inline int token_of3(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
+                            const unsigned char *q, size_t m, uint32_t *id)
+{
+	const struct bt_two *e = &bt->two[(unsigned)q[0] << 8 | q[1]];
+	if (!(e->third >> (q[2] % 64) & 1)) {
+		*id = WN_TOK_NONE;
+		return WN_OK;
+	}
+	return token_deep(t, bt, q, m, id);
 }
 
 /* What is known of the token at node v of s, found and kept if not known
@@ -720,6 +802,7 @@ void wn_tok_bt_free(struct wn_tok_bt *bt)
 	free(bt->start);
 	free(bt->ids);
 	free(bt->tok);
+	free(bt->two);
 	free(bt);
 }
 
@@ -780,6 +863,40 @@ static int group_tokens(const struct wn_tokenizer *t, struct wn_tok_bt *bt)
 	return st;
 }
 
+/*
+ * What the walks need of the first two bytes, for all of them at once: most
+ * walks in text without white space end there, and this table is a fraction
+ * of the size of the tries' (which they then need not touch).  A token of
+ * two bytes is valid when its two bytes merge (into it); what is known of
+ * it is found here.
+ */
+static int two_bytes(const struct wn_tokenizer *t, struct wn_tok_bt *bt)
+{
+	bt->two = malloc(65536 * sizeof(*bt->two));
+	if (!bt->two)
+		return WN_ENOMEM;
+	for (unsigned k = 0; k < 65536; k++) {
+		unsigned b0 = k & 0xff, b1 = k >> 8, pk = b0 << 8 | b1;
+		/* WN_TOK_NONE + 1 is 0 */
+		struct bt_two x = { WN_TOK_NONE, t->byte_pair_rank[pk] + 1, 0 };
+		for (uint32_t i = bt->start[k]; i < bt->start[k + 1]; i++) {
+			uint32_t id = bt->ids[i];
+			if (t->tok_len[id] == 2) {
+				if (t->byte_pair_id[pk] == id)
+					x.id = id;
+				continue;
+			}
+			x.third |= 1ull << ((unsigned char)t->arena[t->tok_off[id] + 2] % 64);
+		}
+		bt->two[pk] = x;
+		if (x.id != WN_TOK_NONE) {
+			struct bt_info k2 = { t->byte_id[b0], t->byte_id[b1], x.time1, 2, TOK_VALID };
+			store_tok(&bt->tok[x.id], &k2);
+		}
+	}
+	return WN_OK;
+}
+
 static int build(const struct wn_tokenizer *t, struct wn_tok_bt **out)
 {
 	struct wn_tok_bt *bt = calloc(1, sizeof(*bt));
@@ -808,6 +925,10 @@ static int build(const struct wn_tokenizer *t, struct wn_tok_bt **out)
 	for (int c = 0; c < 256; c++) {
 		struct bt_info k = { 0, 0, 0, 1, TOK_BASE };
 		store_tok(&bt->tok[t->byte_id[c]], &k);
+	}
+	if ((st = two_bytes(t, bt)) < 0) {
+		wn_tok_bt_free(bt);
+		return st;
 	}
 	bt->usable = 1;
 	*out = bt;
@@ -878,7 +999,8 @@ compatible_walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
                 uint64_t ys, int *res)
 {
 	uint32_t limit = WN_TOK_NONE;
-	const struct bt_walk *w = w0;
+	/* the walk from where a starts, while it does */
+	const struct bt_walk *w = w0->at == p + pos - m_len(xm) ? w0 : NULL;
 	int tiktoken = t->kind == WN_TOK_TIKTOKEN;
 	for (;;) {
 		uint32_t c;
@@ -888,14 +1010,10 @@ compatible_walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
 			if (wn_tok_pair_maybe(t, a, b))
 				q = wn_tok_pair_get(t, a, b);
 			c = q ? q->rank : WN_TOK_NONE;
-		} else if (n == 2) {
-			c = t->byte_pair_rank[(unsigned)p[pos - 1] << 8 | p[pos]];
-		} else {
-			if (w->at != p + pos - xl) {
-				WN_TRY(walk(t, bt, &s->pair, p + pos - xl, n));
-				w = &s->pair;
-			}
+		} else if (w) {
 			c = n <= w->depth ? w->tok[n] : WN_TOK_NONE;
+		} else {
+			WN_TRY(token_of(t, bt, p + pos - xl, n, &c));
 		}
 		if (c < limit) {
 			*res = 0;
@@ -906,6 +1024,7 @@ compatible_walk(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
 			 * right part, until a's merge, which wins ties */
 			limit = m_time1(xm) - 1;
 			a = (uint32_t)(xs >> 32);
+			w = NULL;
 			load_words(&bt->tok[a], &xm, &xs);
 		} else if (m_time1(ym)) {
 			/* b was made last (or at the same rank, right of a's
@@ -954,8 +1073,8 @@ static int reserve(struct wn_tok_bt_scratch *s, size_t n, size_t max_len)
 		s->dead_words = words;
 	}
 	if (max_len + 1 > s->walk_cap) {
-		for (int i = 0; i <= WALKS; i++) {
-			struct bt_walk *x = i < WALKS ? &s->cand[i] : &s->pair;
+		for (int i = 0; i < WALKS; i++) {
+			struct bt_walk *x = &s->cand[i];
 			uint32_t *a = realloc(x->node, (max_len + 1) * sizeof(*a));
 			if (a)
 				x->node = a;
@@ -985,8 +1104,6 @@ void wn_tok_bt_scratch_free(struct wn_tok_bt_scratch *s)
 		free(s->cand[i].node);
 		free(s->cand[i].tok);
 	}
-	free(s->pair.node);
-	free(s->pair.tok);
 	free(s->compat);
 	free(s);
 }
@@ -1017,16 +1134,187 @@ static inline int risky(const struct wn_tokenizer *t, const struct wn_tok_bt *bt
 {
 	if (e >= n)
 		return 0;
-	uint32_t r = t->byte_pair_rank[(unsigned)p[e - 1] << 8 | p[e]];
+	uint32_t r = bt->two[(unsigned)p[e - 1] << 8 | p[e]].time1 - 1;
 	if (r == WN_TOK_NONE ||
-	    (e + 1 < n && t->byte_pair_rank[(unsigned)p[e] << 8 | p[e + 1]] <= r))
+	    (e + 1 < n && bt->two[(unsigned)p[e] << 8 | p[e + 1]].time1 - 1 <= r))
 		return 0;
 	uint32_t low = m_time1(m);
+	if (m_len(m) == 2)
+		return r + 1 < low;
 	while (m_len(m) > 1) {
 		low = m_time1(m);
 		load_words(&bt->tok[(uint32_t)(sp >> 32)], &m, &sp);
 	}
 	return r + 1 < low;
+}
+
+/*
+ * tiktoken: whether BPE leaves a (meta xm, split xs; ending at pos) and b
+ * apart, as compatible_walk, with the rank of two symbols found from the
+ * text: by w0 (the walk from where a starts, if it is that) while a is
+ * whole, else by the tables.
+ */
+static inline __attribute__((always_inline)) int
+compatible_text(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
+                const struct bt_walk *w0, const unsigned char *p, size_t pos, uint64_t xm,
+                uint64_t xs, uint64_t ym, uint64_t ys, int *res)
+{
+	uint32_t limit = WN_TOK_NONE;
+	size_t xl = m_len(xm), yl = m_len(ym);
+	const struct bt_walk *w = w0->at == p + pos - xl ? w0 : NULL;
+	for (;;) {
+		uint32_t c;
+		if (w)
+			c = xl + yl <= w->depth ? w->tok[xl + yl] : WN_TOK_NONE;
+		else if (xl + yl == 2)
+			c = bt->two[(unsigned)p[pos - 1] << 8 | p[pos]].id;
+		else
+			WN_TRY(token_of3(t, bt, p + pos - xl, xl + yl, &c));
+		if (c < limit) {
+			*res = 0;
+			return WN_OK;
+		}
+		uint32_t tx = m_time1(xm), ty = m_time1(ym);
+		if (tx > ty) {
+			limit = tx - 1;
+			load_words(&bt->tok[(uint32_t)(xs >> 32)], &xm, &xs);
+			xl = m_len(xm);
+			w = NULL;
+		} else if (ty) {
+			limit = ty;
+			load_words(&bt->tok[(uint32_t)ys], &ym, &ys);
+			yl = m_len(ym);
+		} else {
+			*res = 1;
+			return WN_OK;
+		}
+	}
+}
+
+/*
+ * tiktoken, the common steps of text without white space: tokens of one or
+ * two bytes after one of one or two, where no longer token starts.  The
+ * search as below (same order of candidates, same answers), with what it
+ * looks up known beforehand: the ranks of the pairs of bytes around pos,
+ * from one table.  Compatibility (compatible_text) reduces to:
+ *
+ *   a (la bytes, time ta), b (lb, tb); c(i, j) the rank of the bytes from
+ *   i before pos to j after; all must be WN_TOK_NONE or at least as shown:
+ *     c(la, lb) none
+ *     la 1, lb 2:  c(1, 1) >= tb
+ *     la 2, lb 1:  c(1, 1) >= ta - 1
+ *     la 2, lb 2:  ta > tb ? c(1, 2) >= ta - 1 and c(1, 1) >= tb
+ *                          : c(2, 1) >= tb and c(1, 1) >= ta - 1
+ *
+ * Returns at the first step it does not take (the search then makes it), or
+ * at the end of the text.
+ */
+static int short_steps(const struct wn_tokenizer *t, const struct wn_tok_bt *bt,
+                       struct wn_tok_bt_scratch *s, const unsigned char *p, size_t n,
+                       uint32_t *sym, size_t *kp, size_t *posp, uint64_t *lmp, uint64_t *lsp)
+{
+	size_t k = *kp, pos = *posp;
+	uint64_t lm = *lmp, ls = *lsp;
+	const uint64_t *dead = s->dead;
+	int st = WN_OK;
+	/* the walk from where the last token starts: in s->cand, or (w0 NULL)
+	 * one that ended after two bytes, which is all it tells */
+	const struct bt_walk *w0 = &s->cand[(k - 1) % WALKS];
+	if (m_len(lm) > 2 || w0->at != p + pos - m_len(lm))
+		return WN_OK;
+	while (pos + 3 < n) {
+		size_t la = m_len(lm);
+		uint32_t ta = m_time1(lm);
+		const struct bt_two *b2 = &bt->two[(unsigned)p[pos] << 8 | p[pos + 1]];
+		const struct bt_walk *w = NULL;
+		if (b2->third >> (p[pos + 2] % 64) & 1) {
+			/* a longer token may start here: the steps below only
+			 * when none does */
+			struct bt_walk *x = &s->cand[k % WALKS];
+			if ((st = walk_on(t, bt, x, p + pos, n - pos)) < 0)
+				break;
+			size_t c = x->depth;
+			while (c > 2 && x->tok[c] == WN_TOK_NONE)
+				c--;
+			if (c > 2)
+				break;
+			w = x;
+		}
+		uint32_t tb = b2->time1;
+		const struct bt_two *e11 = &bt->two[(unsigned)p[pos - 1] << 8 | p[pos]];
+		uint32_t c11 = e11->id;
+		int ok1, ok2 = 0, risky2 = 0;
+		if (w0) {
+			size_t d0 = w0->depth;
+#define T0(l) ((l) <= d0 ? w0->tok[l] : WN_TOK_NONE)
+			ok1 = T0(la + 1) == WN_TOK_NONE && (la == 1 || c11 >= ta - 1);
+			if (b2->id != WN_TOK_NONE) {
+				ok2 = T0(la + 2) == WN_TOK_NONE;
+				if (ok2 && la == 1) {
+					ok2 = c11 >= tb;
+				} else if (ok2 && ta > tb) {
+					uint32_t c12;
+					if ((st = token_of3(t, bt, p + pos - 1, 3, &c12)) < 0)
+						break;
+					ok2 = c12 >= ta - 1 && c11 >= tb;
+				} else if (ok2) {
+					ok2 = T0(3) >= tb && c11 >= ta - 1;
+				}
+			}
+#undef T0
+		} else {
+			/* no token of three bytes or more where a starts */
+			ok1 = la == 1 ? c11 == WN_TOK_NONE : c11 >= ta - 1;
+			if (b2->id != WN_TOK_NONE) {
+				if (la == 1) {
+					ok2 = c11 >= tb;
+				} else if (ta > tb) {
+					uint32_t c12 = WN_TOK_NONE;
+					if ((e11->third >> (p[pos + 1] % 64) & 1) &&
+					    (st = token_of3(t, bt, p + pos - 1, 3, &c12)) < 0)
+						break;
+					ok2 = c12 >= ta - 1 && c11 >= tb;
+				} else {
+					ok2 = c11 >= ta - 1;
+				}
+			}
+		}
+		ok1 = ok1 && !is_dead(dead, pos + 1);
+		if (ok2) {
+			ok2 = !is_dead(dead, pos + 2);
+			uint32_t r = bt->two[(unsigned)p[pos + 1] << 8 | p[pos + 2]].time1 - 1;
+			uint32_t r3 = bt->two[(unsigned)p[pos + 2] << 8 | p[pos + 3]].time1 - 1;
+			risky2 = r != WN_TOK_NONE && r3 > r && r + 1 < tb;
+		}
+		size_t rep = la == 1 ? (p[pos] == p[pos - 1]) : (b2->id == sym[k - 1]) * 2;
+		size_t c;
+		if (rep && (rep == 1 ? ok1 : ok2))
+			c = rep;
+		else if (ok2 && !risky2)
+			c = 2;
+		else if (ok1)
+			c = 1;
+		else if (ok2)
+			c = 2;
+		else
+			break;
+		if (c == 1) {
+			sym[k++] = t->byte_id[p[pos]];
+			lm = BYTE_META;
+			ls = 0;
+		} else {
+			sym[k++] = b2->id;
+			lm = (uint64_t)tb | (uint64_t)2 << 32 | (uint64_t)TOK_VALID << 48;
+			ls = t->byte_id[p[pos]] | (uint64_t)t->byte_id[p[pos + 1]] << 32;
+		}
+		pos += c;
+		w0 = w;
+	}
+	*kp = k;
+	*posp = pos;
+	*lmp = lm;
+	*lsp = ls;
+	return st;
 }
 
 int wn_tok_merge_backtrack(const struct wn_tokenizer *t, struct wn_tok_bpe_scratch *scratch,
@@ -1049,38 +1337,48 @@ int wn_tok_merge_backtrack(const struct wn_tokenizer *t, struct wn_tok_bpe_scrat
 		s->cand[i].at = NULL;
 		s->cand[i].depth = 0;
 	}
-	s->pair.at = NULL;
-	s->pair.depth = 0;
+	const int tiktoken = t->kind == WN_TOK_TIKTOKEN;
+	uint64_t *dead = s->dead;
 	size_t pos = 0, k = 0, d, rep = 0;
 	int phase = PLAIN;
 	uint64_t lm = 0, ls = 0; /* what is known of sym[k - 1] */
 	struct bt_walk *w = &s->cand[0];
 	WN_TRY(walk(t, bt, w, p, n));
 	d = w->depth;
-	while (pos < n) {
-		int found = 0;
-		for (;;) {
-			/* the next candidate, in the order told at REPEAT */
-			size_t c;
-			if (phase == REPEAT) {
-				c = rep;
-				phase = PLAIN;
-			} else if (d > 0) {
-				c = d--;
-				if (c == rep)
-					continue;
-			} else if (phase == PLAIN) {
-				phase = RISKY;
-				d = w->depth;
+	for (;;) {
+		/* the next candidate, in the order told at REPEAT */
+		size_t c;
+		if (phase == REPEAT) {
+			c = rep;
+			phase = PLAIN;
+		} else if (d > 0) {
+			c = d--;
+			if (c == rep)
 				continue;
+		} else if (phase == PLAIN) {
+			phase = RISKY;
+			d = w->depth;
+			continue;
+		} else {
+			goto back;
+		}
+		uint32_t id = w->tok[c];
+		uint64_t ym, ys;
+		if (id == WN_TOK_NONE)
+			continue;
+		if (c == 1) {
+			if (phase == RISKY)
+				continue;
+			ym = BYTE_META;
+			ys = 0;
+		} else {
+			if (c == 2) {
+				/* known from the start, and valid */
+				const struct bt_two *e = &bt->two[(unsigned)p[pos] << 8 | p[pos + 1]];
+				ym = (uint64_t)e->time1 | (uint64_t)2 << 32 |
+				     (uint64_t)TOK_VALID << 48;
+				ys = t->byte_id[p[pos]] | (uint64_t)t->byte_id[p[pos + 1]] << 32;
 			} else {
-				break;
-			}
-			uint32_t id = w->tok[c];
-			uint64_t ym = BYTE_META, ys = 0;
-			if (id == WN_TOK_NONE)
-				continue;
-			if (c > 1) {
 				const struct bt_tok *info = &w->sub->node[w->node[c]].info;
 				load_words(info, &ym, &ys);
 				if (m_state(ym) == TOK_UNKNOWN) {
@@ -1092,53 +1390,65 @@ int wn_tok_merge_backtrack(const struct wn_tokenizer *t, struct wn_tok_bpe_scrat
 						return WN_TOK_BT_DECLINE;
 					continue;
 				}
-				if (c != rep && risky(t, bt, p, n, pos + c, ym, ys) != (phase == RISKY))
-					continue;
-			} else if (phase == RISKY) {
-				continue;
 			}
-			if (pos + c < n && is_dead(s->dead, pos + c))
+			if (c != rep && risky(t, bt, p, n, pos + c, ym, ys) != (phase == RISKY))
 				continue;
-			if (k) {
-				int ok;
-				WN_TRY(compatible(t, bt, s, &s->cand[(k - 1) % WALKS], p, pos,
-				                  sym[k - 1], lm, ls, id, ym, ys, &ok));
-				if (!ok)
-					continue;
-			}
-			sym[k++] = id;
-			lm = ym;
-			ls = ys;
-			pos += c;
-			found = 1;
-			break;
 		}
-		size_t popped = 0;
+		if (pos + c < n && is_dead(dead, pos + c))
+			continue;
+		if (k) {
+			int ok;
+			const struct bt_walk *w0 = &s->cand[(k - 1) % WALKS];
+			if (tiktoken && m_len(lm) + c <= COMPAT_SHORT)
+				WN_TRY(compatible_text(t, bt, w0, p, pos, lm, ls, ym, ys, &ok));
+			else
+				WN_TRY(compatible(t, bt, s, w0, p, pos, sym[k - 1], lm, ls, id, ym,
+				                  ys, &ok));
+			if (!ok)
+				continue;
+		}
+		/* taken: on from its end */
+		sym[k++] = id;
+		lm = ym;
+		ls = ys;
+		pos += c;
+		if (pos == n)
+			break;
+		w = &s->cand[k % WALKS];
+		if (tiktoken) {
+			int st = short_steps(t, bt, s, p, n, sym, &k, &pos, &lm, &ls);
+			if (st < 0)
+				return st;
+			if (pos == n)
+				break;
+			w = &s->cand[k % WALKS];
+			id = sym[k - 1];
+			c = m_len(lm);
+		}
+		if (w->at != p + pos)
+			WN_TRY(walk(t, bt, w, p + pos, n - pos));
+		rep = c <= w->depth && w->tok[c] == id ? c : 0;
+		phase = rep ? REPEAT : PLAIN;
+		d = w->depth;
+		continue;
+back:
+		/* No chain goes on from pos: back to the previous token, and
+		 * the ones after it at its place. */
+		if (k == 0)
+			return WN_EINTERNAL;
+		dead[pos >> 6] |= 1ull << (pos & 63);
+		k--;
+		size_t popped = m_len(lm);
 		uint64_t pm = lm, ps = ls;
-		if (!found) {
-			/* No chain goes on from pos: back to the previous
-			 * token, and the ones after it at its place. */
-			if (k == 0)
-				return WN_EINTERNAL;
-			s->dead[pos >> 6] |= 1ull << (pos & 63);
-			k--;
-			popped = m_len(lm);
-			pos -= popped;
-			if (k)
-				load_words(&bt->tok[sym[k - 1]], &lm, &ls);
-		} else if (pos == n) {
-			break;
-		}
-		/* the walk from pos: kept, unless another has taken its place */
+		pos -= popped;
+		if (k)
+			load_words(&bt->tok[sym[k - 1]], &lm, &ls);
 		w = &s->cand[k % WALKS];
 		if (w->at != p + pos)
 			WN_TRY(walk(t, bt, w, p + pos, n - pos));
 		size_t lp = k ? m_len(lm) : 0;
 		rep = lp && lp <= w->depth && w->tok[lp] == sym[k - 1] ? lp : 0;
-		if (found) {
-			phase = rep ? REPEAT : PLAIN;
-			d = w->depth;
-		} else if (popped == rep) {
+		if (popped == rep) {
 			phase = PLAIN;
 			d = w->depth;
 		} else {

@@ -132,9 +132,9 @@ static size_t initial_symbols(const struct wn_tokenizer *t, const unsigned char 
 	return m;
 }
 
-static int merge_piece(struct wn_encoder *e, const unsigned char *p, size_t n, size_t *m)
+/* Room for n symbols in e->sym. */
+static int sym_room(struct wn_encoder *e, size_t n)
 {
-	const struct wn_tokenizer *t = e->t;
 	if (n > e->sym_cap) {
 		size_t cap = e->sym_cap;
 		while (cap < n)
@@ -145,13 +145,30 @@ static int merge_piece(struct wn_encoder *e, const unsigned char *p, size_t n, s
 		e->sym = s;
 		e->sym_cap = cap;
 	}
-	const unsigned char *bytes = t->bytes_complete || t->kind == WN_TOK_TIKTOKEN ? p : NULL;
+	return WN_OK;
+}
+
+static int merge_loop(struct wn_encoder *e, const unsigned char *p, size_t n, size_t *m);
+
+static int merge_piece(struct wn_encoder *e, const unsigned char *p, size_t n, size_t *m)
+{
+	const struct wn_tokenizer *t = e->t;
 	/* it declines (among others) when some byte is not a token */
-	if (bytes && n > SMALL_PIECE) {
-		int st = wn_tok_merge_backtrack(t, &e->bpe, bytes, n, e->sym, m);
+	if (n > SMALL_PIECE && (t->bytes_complete || t->kind == WN_TOK_TIKTOKEN)) {
+		WN_TRY(sym_room(e, n));
+		int st = wn_tok_merge_backtrack(t, &e->bpe, p, n, e->sym, m);
 		if (st != WN_TOK_BT_DECLINE)
 			return st;
 	}
+	return merge_loop(e, p, n, m);
+}
+
+/* The merge loop, for the pieces the backtracking search does not take. */
+static int merge_loop(struct wn_encoder *e, const unsigned char *p, size_t n, size_t *m)
+{
+	const struct wn_tokenizer *t = e->t;
+	WN_TRY(sym_room(e, n));
+	const unsigned char *bytes = t->bytes_complete || t->kind == WN_TOK_TIKTOKEN ? p : NULL;
 	*m = initial_symbols(t, p, n, e->sym);
 	if (*m <= SMALL_PIECE) {
 		*m = wn_tok_merge_small(t, &e->bpe, e->sym, *m, bytes);
@@ -221,6 +238,21 @@ static int encode_piece(struct wn_encoder *e, const char *s, size_t n)
 		}
 	}
 	size_t m;
+	if (n > SMALL_PIECE && (t->bytes_complete || t->kind == WN_TOK_TIKTOKEN)) {
+		/* a long piece (a document without white space can be one of
+		 * megabytes): its ids straight into the output, which has room
+		 * for one per byte, rather than by way of e->sym */
+		WN_TRY(wn_ids_reserve(e->out, n));
+		struct wn_ids *o = e->out;
+		int st = wn_tok_merge_backtrack(t, &e->bpe, p, n, o->v + o->n, &m);
+		if (st != WN_TOK_BT_DECLINE) {
+			if (st >= 0)
+				o->n += m;
+			return st;
+		}
+		WN_TRY(merge_loop(e, p, n, &m));
+		return emit_merged(e, m);
+	}
 	WN_TRY(merge_piece(e, p, n, &m));
 	if (c && m <= CACHE_IDS) {
 		c->hash = h;

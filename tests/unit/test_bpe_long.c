@@ -246,7 +246,14 @@ struct vocab {
 	} *split;
 };
 
-static const char vocab_bytes[] = "abcde \t0\xc3\xa9";
+/* The bytes of the vocabularies and of their pieces: a few letters, blanks,
+ * a digit and an accented letter; or (bloom_bytes) pairs of bytes equal
+ * modulo 64, which share a bit where the search keeps the third bytes that
+ * go on from two (a set bit then only says "maybe"). */
+static const char default_bytes[] = "abcde \t0\xc3\xa9";
+static const char bloom_bytes[] = "a!\xa1\xe1"
+                                  "b\"\xa2\xe2";
+static const char *vocab_bytes = default_bytes;
 
 static uint32_t vocab_find(const struct vocab *v, const char *s, size_t n)
 {
@@ -260,7 +267,7 @@ static uint32_t pick_short(const struct vocab *v)
 {
 	for (;;) {
 		uint32_t i = rnd(v->n);
-		if (i < 256 && !memchr(vocab_bytes, (int)i, sizeof(vocab_bytes) - 1))
+		if (i < 256 && !memchr(vocab_bytes, (int)i, strlen(vocab_bytes)))
 			continue;
 		if (v->len[i] <= 1 + rnd(6))
 			return i;
@@ -312,7 +319,7 @@ static void vocab_trained(struct vocab *v, uint32_t size)
 {
 	vocab_init(v, size);
 	/* a corpus of random words over the bytes, with their counts */
-	size_t n = 0, cap = 12000, nb = sizeof(vocab_bytes) - 1;
+	size_t n = 0, cap = 12000, nb = strlen(vocab_bytes);
 	uint32_t *sym = malloc(cap * sizeof(*sym));
 	char words[40][8];
 	for (int w = 0; w < 40; w++) {
@@ -507,7 +514,7 @@ static void compare_vocab_bytes(const struct wn_tokenizer *t, const char *name, 
 {
 	struct cmp c;
 	cmp_init(&c, 20000);
-	size_t nb = sizeof(vocab_bytes) - 1;
+	size_t nb = strlen(vocab_bytes);
 	for (int r = 0; r < count; r++) {
 		size_t n = 2 + rnd(r % 3 ? 400 : 19998);
 		for (size_t i = 0; i < n; i++)
@@ -578,6 +585,30 @@ START_TEST(test_random_hf)
 		wn_tokenizer_free(t);
 		vocab_free(&v);
 	}
+}
+END_TEST
+
+/* Tokens whose third bytes share their bit in the search's table of two
+ * bytes: where one goes on, the table says that the others may, and the
+ * trie has the last word. */
+START_TEST(test_third_byte_bits)
+{
+	static const char *const name[] = { "trained tiktoken, shared bits",
+		                            "random tiktoken, shared bits",
+		                            "trained tokenizer.json, shared bits" };
+	vocab_bytes = bloom_bytes;
+	for (int round = 0; round < 3; round++) {
+		struct vocab v;
+		if (round == 1)
+			vocab_random(&v, 800);
+		else
+			vocab_trained(&v, 700);
+		struct wn_tokenizer *t = round == 2 ? vocab_hf(&v, 0) : vocab_tiktoken(&v, 0);
+		compare_vocab_bytes(t, name[round], 300, round == 1);
+		wn_tokenizer_free(t);
+		vocab_free(&v);
+	}
+	vocab_bytes = default_bytes;
 }
 END_TEST
 
@@ -949,6 +980,7 @@ static Suite *bpe_long_suite(void)
 	tcase_add_test(tc, test_trained_hf);
 	tcase_add_test(tc, test_random_tiktoken);
 	tcase_add_test(tc, test_random_hf);
+	tcase_add_test(tc, test_third_byte_bits);
 	tcase_add_test(tc, test_encode_random_vocabularies);
 	tcase_add_test(tc, test_wide_first_level);
 	tcase_add_test(tc, test_threads);
